@@ -1,0 +1,33 @@
+//! SubX, the Mu project's notation for 32-bit x86 machine code, translated
+//! by six small Unix filters.
+//!
+//! A program flows through the phases one way, each reading the previous
+//! one's text on stdin and writing its own on stdout:
+//!
+//! ```text
+//! cat init.linux prog.subx | tests | dquotes | assort | pack | survey | hex > a.elf
+//! ```
+//!
+//! [`phases::tests`] appends a `run-tests` function calling every `test-`
+//! function; [`phases::dquotes`] moves string literals into the data
+//! segment; [`phases::assort`] gathers the pieces of each segment together;
+//! [`phases::pack`] encodes each instruction as hex bytes;
+//! [`phases::survey`] lays the segments out, resolves labels and writes the
+//! ELF headers; [`phases::hex`] turns the hex text into bytes.
+//! `scripts/ntranslate` chains them and maps any error back to the user's
+//! `FILE:LINE:` through each phase's [`line_map`].
+//!
+//! Each phase is one function, `run(input, output, line_map)`. What two
+//! phases share lives here once: [`words`] (the tokenizer), [`number`] (the
+//! number syntax), [`opcodes`] (the opcode table), [`error`] (the one error
+//! type) and [`cli`] (what every binary does around `run`).
+
+pub mod cli;
+pub mod error;
+pub mod line_map;
+pub mod number;
+pub mod opcodes;
+pub mod phases;
+pub mod words;
+
+pub use error::Error;

@@ -1,0 +1,186 @@
+//! Where each output line came from: the side channel behind
+//! `ntranslate`'s `FILE:LINE:` messages.
+//!
+//! The phases' stdout must stay byte-identical to the reference, so the
+//! origin of every line travels separately. Given `--line-map FILE`, a phase
+//! writes FILE as runs of lines, one run per text line:
+//!
+//! ```text
+//! OUT IN COUNT
+//! ```
+//!
+//! meaning output lines `OUT .. OUT+COUNT-1` came from input lines
+//! `IN .. IN+COUNT-1` (all 1-based). Output lines that no run covers were
+//! made up by the phase (the `run-tests` function, the `== data` header of
+//! the strings). Most phases copy lines in long stretches, so a map holds a
+//! handful of runs however large the program: `tests` on a 100 MB file
+//! writes one run.
+//!
+//! When an error names line N of some phase's input, `ntranslate` walks the
+//! maps backwards, phase by phase, down to a line of the concatenated
+//! source files, and from there to one file and line.
+//!
+//! ```
+//! use subx::line_map::LineMap;
+//! let mut map = LineMap::in_memory();
+//! map.next_output_from(1);   // output line 1 is input line 1
+//! map.next_output_from(2);   // output line 2 is input line 2
+//! map.next_output_generated();
+//! map.next_output_from(7);
+//! assert_eq!(map.finish_to_string(), "1 1 2\n4 7 1\n");
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Records, line by line, where a phase's output came from.
+pub struct LineMap {
+    sink: Sink,
+    /// The 1-based number the next output line will have.
+    next_output: u64,
+    /// The run being extended: (first output line, first input line, count).
+    run: Option<(u64, u64, u64)>,
+}
+
+enum Sink {
+    Off,
+    File(BufWriter<File>),
+    Memory(Vec<u8>),
+}
+
+impl LineMap {
+    /// A map that records nothing (a phase run without `--line-map`).
+    pub fn off() -> LineMap {
+        LineMap { sink: Sink::Off, next_output: 1, run: None }
+    }
+
+    /// A map written to `path`.
+    pub fn to_file(path: &Path) -> io::Result<LineMap> {
+        let file = File::create(path)?;
+        Ok(LineMap { sink: Sink::File(BufWriter::new(file)), next_output: 1, run: None })
+    }
+
+    /// A map kept in memory, for tests.
+    pub fn in_memory() -> LineMap {
+        LineMap { sink: Sink::Memory(Vec::new()), next_output: 1, run: None }
+    }
+
+    /// Is anything being recorded? Phases may skip bookkeeping when not.
+    pub fn is_on(&self) -> bool {
+        !matches!(self.sink, Sink::Off)
+    }
+
+    /// The next output line came from input line `input_line` (1-based).
+    pub fn next_output_from(&mut self, input_line: u64) {
+        self.lines_from(input_line, 1);
+    }
+
+    /// The next `count` output lines came from input lines
+    /// `input_line .. input_line + count`.
+    pub fn lines_from(&mut self, input_line: u64, count: u64) {
+        if count == 0 {
+            return;
+        }
+        let out = self.next_output;
+        self.next_output += count;
+        if !self.is_on() {
+            return;
+        }
+        match &mut self.run {
+            Some((first_out, first_in, n)) if *first_out + *n == out && *first_in + *n == input_line => *n += count,
+            _ => {
+                self.flush_run();
+                self.run = Some((out, input_line, count));
+            }
+        }
+    }
+
+    /// The next output line was made up by the phase.
+    pub fn next_output_generated(&mut self) {
+        self.flush_run();
+        self.next_output += 1;
+    }
+
+    /// Writes out the last run and flushes the file. Call once at the end
+    /// (also after an error: the map then still locates the failing line).
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.flush_run();
+        match &mut self.sink {
+            Sink::File(w) => w.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Finishes an in-memory map and returns its text.
+    pub fn finish_to_string(mut self) -> String {
+        self.flush_run();
+        match self.sink {
+            Sink::Memory(bytes) => String::from_utf8(bytes).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    fn flush_run(&mut self) {
+        let Some((out, input, count)) = self.run.take() else { return };
+        let text = format!("{out} {input} {count}\n");
+        match &mut self.sink {
+            Sink::Off => {}
+            // An I/O error here shows up again, and is reported, in finish().
+            Sink::File(w) => {
+                let _ = w.write_all(text.as_bytes());
+            }
+            Sink::Memory(bytes) => bytes.extend_from_slice(text.as_bytes()),
+        }
+    }
+}
+
+/// Follows a map backwards: which input line did output line `line` come
+/// from? `None` for a generated line. `map` is a map's text.
+pub fn source_of(map: &str, line: u64) -> Option<u64> {
+    map.lines().find_map(|run| {
+        let mut fields = run.split(' ').map(|f| f.parse::<u64>().ok());
+        let (Some(Some(out)), Some(Some(input)), Some(Some(count))) = (fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        (out..out + count).contains(&line).then(|| input + (line - out))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_lines_make_one_run() {
+        let mut map = LineMap::in_memory();
+        for i in 1..=1000 {
+            map.next_output_from(i);
+        }
+        assert_eq!(map.finish_to_string(), "1 1 1000\n");
+    }
+
+    #[test]
+    fn reordered_lines_start_new_runs() {
+        let mut map = LineMap::in_memory();
+        map.lines_from(5, 3);
+        map.lines_from(1, 2);
+        map.next_output_generated();
+        map.next_output_from(3);
+        let text = map.finish_to_string();
+        assert_eq!(text, "1 5 3\n4 1 2\n7 3 1\n");
+        assert_eq!(source_of(&text, 2), Some(6));
+        assert_eq!(source_of(&text, 5), Some(2));
+        assert_eq!(source_of(&text, 6), None);
+        assert_eq!(source_of(&text, 7), Some(3));
+    }
+
+    #[test]
+    fn a_map_that_is_off_still_counts_nothing_out() {
+        let mut map = LineMap::off();
+        map.next_output_from(1);
+        assert!(!map.is_on());
+        assert!(map.finish().is_ok());
+    }
+}

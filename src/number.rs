@@ -1,0 +1,172 @@
+//! SubX numbers: one parser, one set of errors (`language.md` section 4).
+//!
+//! Numbers are hexadecimal only (`10` is sixteen): an optional `-` or `+`,
+//! an optional lowercase `0x`, then lowercase hex digits and nothing else.
+//! Values run from -0x80000000 to 0xffffffff and are used as 32-bit
+//! patterns, so `-1` and `0xffffffff` give the same bytes.
+//!
+//! ```
+//! use subx::number::{parse, NumberError};
+//! assert_eq!(parse(b"0x2a"), Ok(0x2a));
+//! assert_eq!(parse(b"-1"), Ok(-1));
+//! assert_eq!(parse(b"+10"), Ok(0x10));          // CONTRACT decision 3
+//! assert_eq!(parse(b"0xA"), Err(NumberError::Uppercase));
+//! assert_eq!(parse(b"0x1g"), Err(NumberError::NotHex));
+//! assert_eq!(parse(b"100000000"), Err(NumberError::OutOfRange));
+//! ```
+
+use std::fmt;
+
+/// Why a word is not a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberError {
+    /// Nothing to read (an empty datum, a bare `0x`, a lone sign).
+    Empty,
+    /// An uppercase letter anywhere (`0xA`, `0X10`, `FF`).
+    Uppercase,
+    /// A byte that is not a lowercase hex digit (`0x1g`, `zz`).
+    NotHex,
+    /// Outside -0x80000000..=0xffffffff.
+    OutOfRange,
+}
+
+impl fmt::Display for NumberError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NumberError::Empty => "is not a number: no hex digits",
+            NumberError::Uppercase => "is not a number: hex digits must be lowercase",
+            NumberError::NotHex => "is not a number: only hex digits 0-9 a-f may follow an optional sign and 0x",
+            NumberError::OutOfRange => "is not a number: it does not fit in 32 bits (-0x80000000 to 0xffffffff)",
+        })
+    }
+}
+
+/// Does this datum read as a number rather than a name (`language.md` 4.1)?
+/// It does when it starts with a sign or a decimal digit, or is exactly two
+/// bytes long (so `ab` and `zz` are numbers, `abc` and `f` are names).
+pub fn looks_like_number(datum: &[u8]) -> bool {
+    match datum.first() {
+        Some(b'-' | b'+' | b'0'..=b'9') => true,
+        _ => datum.len() == 2,
+    }
+}
+
+/// Reads a number (`language.md` 4.2). The result lies in
+/// -0x80000000..=0xffffffff; take `as u32` for its 32-bit pattern.
+pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
+    if datum.iter().any(u8::is_ascii_uppercase) {
+        return Err(NumberError::Uppercase);
+    }
+    let (negative, unsigned) = match datum.first() {
+        Some(b'-') => (true, &datum[1..]),
+        Some(b'+') => (false, &datum[1..]),
+        _ => (false, datum),
+    };
+    let digits = unsigned.strip_prefix(b"0x").unwrap_or(unsigned);
+    if digits.is_empty() {
+        return Err(NumberError::Empty);
+    }
+    let mut magnitude: u64 = 0;
+    for &b in digits {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return Err(NumberError::NotHex),
+        };
+        magnitude = magnitude * 16 + u64::from(digit);
+        if magnitude > 0xffff_ffff {
+            return Err(NumberError::OutOfRange);
+        }
+    }
+    let value = if negative { -(magnitude as i64) } else { magnitude as i64 };
+    if value < -0x8000_0000 {
+        return Err(NumberError::OutOfRange);
+    }
+    Ok(value)
+}
+
+/// Reads a number that must fit in `min..=max` (for example an imm8 in
+/// -0x80..=0xff). `Ok(None)` means it parsed but is out of that range.
+pub fn parse_in(datum: &[u8], min: i64, max: i64) -> Result<Option<i64>, NumberError> {
+    let value = parse(datum)?;
+    Ok((min..=max).contains(&value).then_some(value))
+}
+
+/// Writes `value`'s low `width` bytes as little-endian hex pairs separated
+/// by spaces (`0x2a`, width 4 gives `2a 00 00 00`), into `out`.
+pub fn write_le_hex(out: &mut Vec<u8>, value: i64, width: usize) {
+    let bits = value as u64;
+    for i in 0..width {
+        if i > 0 {
+            out.push(b' ');
+        }
+        push_hex_byte(out, (bits >> (8 * i)) as u8);
+    }
+}
+
+/// Appends one byte as two lowercase hex digits.
+pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(DIGITS[usize::from(byte >> 4)]);
+    out.push(DIGITS[usize::from(byte & 0xf)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_only_with_optional_prefix_and_sign() {
+        assert_eq!(parse(b"10"), Ok(16));
+        assert_eq!(parse(b"0x10"), Ok(16));
+        assert_eq!(parse(b"-0x10"), Ok(-16));
+        assert_eq!(parse(b"+5"), Ok(5));
+        assert_eq!(parse(b"0"), Ok(0));
+    }
+
+    #[test]
+    fn range_is_32_bits_either_way() {
+        assert_eq!(parse(b"0xffffffff"), Ok(0xffff_ffff));
+        assert_eq!(parse(b"-0x80000000"), Ok(-0x8000_0000));
+        assert_eq!(parse(b"-0x80000001"), Err(NumberError::OutOfRange));
+        assert_eq!(parse(b"0x100000000"), Err(NumberError::OutOfRange));
+        assert_eq!(parse(b"0000000000000001"), Ok(1));
+    }
+
+    #[test]
+    fn malformed_numbers() {
+        assert_eq!(parse(b""), Err(NumberError::Empty));
+        assert_eq!(parse(b"0x"), Err(NumberError::Empty));
+        assert_eq!(parse(b"-"), Err(NumberError::Empty));
+        assert_eq!(parse(b"0X10"), Err(NumberError::Uppercase));
+        assert_eq!(parse(b"zz"), Err(NumberError::NotHex));
+        assert_eq!(parse(b"--1"), Err(NumberError::NotHex));
+        assert_eq!(parse(b"0x0x1"), Err(NumberError::NotHex));
+    }
+
+    #[test]
+    fn number_or_name() {
+        for n in [&b"-x"[..], b"+1", b"0abc", b"9", b"ab", b"zz"] {
+            assert!(looks_like_number(n), "{n:?}");
+        }
+        for n in [&b"abc"[..], b"f", b"Entry", b"$loop", b""] {
+            assert!(!looks_like_number(n), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_in(b"ff", -0x80, 0xff), Ok(Some(0xff)));
+        assert_eq!(parse_in(b"100", -0x80, 0xff), Ok(None));
+    }
+
+    #[test]
+    fn little_endian_hex() {
+        let mut out = Vec::new();
+        write_le_hex(&mut out, 0x2a, 4);
+        assert_eq!(out, b"2a 00 00 00");
+        out.clear();
+        write_le_hex(&mut out, -1, 1);
+        assert_eq!(out, b"ff");
+    }
+}

@@ -1,0 +1,193 @@
+//! A line's words: the only tokenizer the phases share.
+//!
+//! A line splits into words at ASCII whitespace: SP, TAB, LF, VT, FF and CR,
+//! as in the C++ translator (CONTRACT rule 2). A word splits at every `/`
+//! into its *datum* (before the first `/`) and its *metadata* items:
+//!
+//! ```
+//! use subx::words::{words, Word};
+//! let line = b"  bb/copy-to-ebx\t0x2a/imm32  # answer";
+//! let all: Vec<&[u8]> = words(line).collect();
+//! assert_eq!(all, [&b"bb/copy-to-ebx"[..], b"0x2a/imm32", b"#", b"answer"]);
+//! let w = Word::new(b"0x2a/imm32");
+//! assert_eq!(w.datum(), b"0x2a");
+//! assert!(w.has_metadata(b"imm32"));
+//! ```
+//!
+//! Three kinds of word are special (`language.md` section 2):
+//! - a word that begins with `#` starts a comment that runs to the end of
+//!   the line;
+//! - a word that begins with `:` starts line metadata, which also runs to the
+//!   end of the line and is never interpreted (CONTRACT decision 8);
+//! - a word that is exactly `.` is a column filler, ignored wherever it
+//!   stands (CONTRACT decisions 2 and 9).
+//!
+//! [`instruction_words`] applies all three: it yields the words a phase
+//! interprets. String literals (words containing spaces) are `dquotes`'
+//! business; every later phase sees only their generated names.
+
+/// Is `b` one of the bytes that separate words (SP TAB LF VT FF CR)?
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// The words of `line`, in order, comments and everything else included.
+pub fn words(line: &[u8]) -> Words<'_> {
+    Words { rest: line }
+}
+
+/// Iterator over the whitespace-separated words of a line.
+#[derive(Clone, Debug)]
+pub struct Words<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Words<'a> {
+    /// What is left of the line after the words taken so far, starting at the
+    /// whitespace that ended the last one.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&b| !is_space(b))?;
+        let tail = &self.rest[start..];
+        let len = tail.iter().position(|&b| is_space(b)).unwrap_or(tail.len());
+        self.rest = &tail[len..];
+        Some(&tail[..len])
+    }
+}
+
+/// Does this word start a comment (`#...`)?
+pub fn is_comment(word: &[u8]) -> bool {
+    word.first() == Some(&b'#')
+}
+
+/// Does this word start line metadata (`:...`)? (CONTRACT decision 8)
+pub fn is_line_metadata(word: &[u8]) -> bool {
+    word.first() == Some(&b':')
+}
+
+/// Is this word a lone `.` column filler? (CONTRACT decisions 2 and 9)
+pub fn is_filler(word: &[u8]) -> bool {
+    word == b"."
+}
+
+/// The words a phase interprets: stops at a comment or at line metadata,
+/// and skips `.` fillers.
+///
+/// ```
+/// use subx::words::instruction_words;
+/// let got: Vec<&[u8]> = instruction_words(b". 0f . 84 $loop/disp32 :meta x # c").collect();
+/// assert_eq!(got, [&b"0f"[..], b"84", b"$loop/disp32"]);
+/// ```
+pub fn instruction_words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    words(line)
+        .take_while(|w| !is_comment(w) && !is_line_metadata(w))
+        .filter(|w| !is_filler(w))
+}
+
+/// The first interpreted word of a line, if any (fillers skipped; a comment
+/// or line metadata means there is none).
+pub fn first_word(line: &[u8]) -> Option<&[u8]> {
+    instruction_words(line).next()
+}
+
+/// A word seen as datum plus metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Word<'a> {
+    /// The whole word as written.
+    pub text: &'a [u8],
+}
+
+impl<'a> Word<'a> {
+    pub fn new(text: &'a [u8]) -> Word<'a> {
+        Word { text }
+    }
+
+    /// The part before the first `/` (the whole word when it has none).
+    pub fn datum(&self) -> &'a [u8] {
+        match memchr::memchr(b'/', self.text) {
+            Some(slash) => &self.text[..slash],
+            None => self.text,
+        }
+    }
+
+    /// The metadata items, in order: the parts after each `/`.
+    pub fn metadata(&self) -> impl Iterator<Item = &'a [u8]> {
+        let mut parts = self.text.split(|&b| b == b'/');
+        parts.next();
+        parts
+    }
+
+    /// Does the word carry the metadata item `name` (exact match)?
+    pub fn has_metadata(&self, name: &[u8]) -> bool {
+        self.metadata().any(|m| m == name)
+    }
+
+    /// Does the word carry any metadata at all?
+    pub fn has_any_metadata(&self) -> bool {
+        memchr::memchr(b'/', self.text).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(line: &[u8]) -> Vec<&[u8]> {
+        words(line).collect()
+    }
+
+    #[test]
+    fn every_ascii_whitespace_separates_words() {
+        assert_eq!(all(b"a\tb\rc\x0bd\x0ce f\n"), [&b"a"[..], b"b", b"c", b"d", b"e", b"f"]);
+    }
+
+    #[test]
+    fn other_bytes_are_word_bytes() {
+        assert_eq!(all(b"\x00\xff x\x80y"), [&b"\x00\xff"[..], b"x\x80y"]);
+    }
+
+    #[test]
+    fn empty_and_blank_lines_have_no_words() {
+        assert!(all(b"").is_empty());
+        assert!(all(b" \t \r\n").is_empty());
+    }
+
+    #[test]
+    fn comment_and_line_metadata_end_the_interpreted_words() {
+        let got: Vec<&[u8]> = instruction_words(b"05 1/imm32 #c 2/imm32").collect();
+        assert_eq!(got, [&b"05"[..], b"1/imm32"]);
+        let got: Vec<&[u8]> = instruction_words(b"05 1/imm32 :meta 2/imm32").collect();
+        assert_eq!(got, [&b"05"[..], b"1/imm32"]);
+    }
+
+    #[test]
+    fn a_hash_inside_a_word_is_not_a_comment() {
+        let got: Vec<&[u8]> = instruction_words(b"0x80/imm8#exit x").collect();
+        assert_eq!(got, [&b"0x80/imm8#exit"[..], b"x"]);
+    }
+
+    #[test]
+    fn fillers_are_skipped_but_dotted_words_are_not() {
+        assert_eq!(first_word(b" . . .x"), Some(&b".x"[..]));
+        assert_eq!(first_word(b". . # only fillers"), None);
+    }
+
+    #[test]
+    fn datum_and_metadata() {
+        let w = Word::new(b"3/mod/direct");
+        assert_eq!(w.datum(), b"3");
+        assert_eq!(w.metadata().collect::<Vec<_>>(), [&b"mod"[..], b"direct"]);
+        assert!(w.has_metadata(b"mod") && !w.has_metadata(b"MOD"));
+        let bare = Word::new(b"Entry:");
+        assert_eq!(bare.datum(), b"Entry:");
+        assert!(!bare.has_any_metadata());
+        assert_eq!(Word::new(b"/imm32").datum(), b"");
+    }
+}
