@@ -197,7 +197,7 @@ fn string_literal(text: &[u8], line_number: u64) -> Result<Literal, Error> {
             Some(&other) => {
                 return Err(Error::at(
                     line_number,
-                    word_at(text, 0),
+                    &text[..at + 2],
                     format!(
                         "unknown escape '\\{}' in string literal; only \\n, \\\" and \\\\ are supported",
                         crate::error::printable(&[other])

@@ -126,6 +126,7 @@ impl RunTests {
 }
 
 #[cfg(test)]
+#[allow(clippy::module_inception)] // the phase is `tests`, its unit tests too
 mod tests {
     use super::*;
 
