@@ -47,10 +47,9 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use crate::error::Error;
+use crate::error::{printable, Error};
 use crate::line_map::LineMap;
-use crate::words::{is_space, line_start, Word};
-use crate::words::LineStart;
+use crate::words::{is_space, line_start, LineStart, Word};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -200,7 +199,7 @@ fn string_literal(text: &[u8], line_number: u64) -> Result<Literal, Error> {
                     &text[..at + 2],
                     format!(
                         "unknown escape '\\{}' in string literal; only \\n, \\\" and \\\\ are supported",
-                        crate::error::printable(&[other])
+                        printable(&[other])
                     ),
                 ))
             }
@@ -217,7 +216,7 @@ fn string_literal(text: &[u8], line_number: u64) -> Result<Literal, Error> {
             format!(
                 "text '{}' right after the closing quote of a string literal; only /metadata \
                  (such as '/imm32') may follow it, or whitespace",
-                crate::error::printable(&text[close + 1..end])
+                printable(&text[close + 1..end])
             ),
         ));
     }
