@@ -314,6 +314,10 @@ impl Gen {
                     ("8d", "copy-address"),
                 ]);
                 let mut w = self.modrm();
+                if op == "8d" && w[0].starts_with('3') {
+                    // lea needs a memory operand: x86 has no 8d with mod 3
+                    w = vec!["1/mod/*+disp8".to_string(), "6/rm32/esi".to_string(), "4/disp8".to_string()];
+                }
                 if !self.rng.one_in(8) {
                     let r = self.r32();
                     w.push(r);
