@@ -11,7 +11,8 @@
 //! backward, never more than a few small instructions away), calls and
 //! jumps to functions defined anywhere in the program, string literals with
 //! escapes in code and data, `test-` functions, comments and blank lines,
-//! raw hex instruction lines, and re-opens `code`, `data` and a third
+//! TAB indentation, `.` column fillers, line metadata (`:meta ...`), raw hex
+//! instruction lines, and re-opens `code`, `data` and a third
 //! segment many times. Data lines hold raw bytes, `/imm8` and `/imm32`
 //! words and label references (data labels, strings and code labels).
 //!
@@ -88,7 +89,16 @@ impl Gen {
         } else {
             self.out.push_str("  ");
         }
+        // Now and then a `.` column filler, ignored wherever it stands.
+        if self.rng.one_in(200) {
+            self.out.push_str(".  ");
+        }
         self.out.push_str(s);
+        // Now and then line metadata: a word starting with ':' and the rest
+        // of the line, carried along and never read.
+        if self.rng.one_in(200) {
+            self.out.push_str("  :meta 0x7 \"not a string\" x/imm32");
+        }
         if self.rng.one_in(6) {
             let c = *self.rng.pick(&[
                 "# keep going",
