@@ -3,8 +3,8 @@
 //!     cargo run --release --example gen_subx -- --seed 1 --size 10M > big.subx
 //!
 //! The program is a pure function of the seed and the size (SI suffixes:
-//! `k` = 1000, `M` = 10^6, `G` = 10^9; the output is within a few hundred
-//! bytes above the size asked for). It mixes every kind of
+//! `k` = 1000, `M` = 10^6, `G` = 10^9; the output is at most a few
+//! kilobytes longer than the size asked for). It mixes every kind of
 //! instruction of `language.md` section 10 (every ModR/M form: mod 0 to 3,
 //! SIB with scale/index/base, rm32 5 and SIB base 5 with data labels as
 //! `/disp32`), short jumps between nearby `$local` labels (forward and
