@@ -181,6 +181,9 @@ fn data_word(word: &[u8], number: u64, out: &mut Vec<u8>) -> Result<(), Error> {
     if datum.is_empty() {
         return Err(Error::at(number, word, EMPTY_VALUE));
     }
+    if word == b"==" {
+        return Err(Error::at(number, word, "may only begin a line: put the segment header on a line of its own"));
+    }
     let kind = single_operand_type(w).map_err(|(a, b)| conflicting_types(number, word, a, b))?;
     let width = match kind {
         Some(Operand::Imm32) => 4,
@@ -485,7 +488,9 @@ impl<'a> Instruction<'a> {
         let w = Word::new(word);
         let datum = w.datum();
         let mut why = format!("has no operand type, in {}", self.quoted());
-        if is_label_definition(word) {
+        if word == b"==" {
+            why.push_str("; '==' may only begin a line: put the segment header on a line of its own");
+        } else if is_label_definition(word) {
             why.push_str("; a label definition must stand alone on its line, as its first word");
         } else if let Some((item, guess)) = w.metadata().find_map(|m| near_operand_type(m).map(|g| (m, g))) {
             why.push_str(&format!("; '{}' is not an operand type: did you mean '/{}'?", printable(item), guess.name()));
@@ -515,12 +520,12 @@ impl<'a> Instruction<'a> {
     /// Are the operand types present exactly those the opcode requires and
     /// permits (before looking at `mod` and `rm32`)?
     fn check_kinds(&self, opcode: &Opcode, first: &[u8], ops: &Operands<'_>) -> Result<(), Error> {
-        let name = self.opcode_name(opcode, first);
         for op in Operand::ALL {
             let Some(word) = ops.word(op) else { continue };
             if opcode.permits(op) {
                 continue;
             }
+            let name = self.opcode_name(opcode, first);
             let word = printable(word);
             let message = match op {
                 Operand::Disp16 | Operand::Imm16 => format!(
@@ -553,9 +558,9 @@ impl<'a> Instruction<'a> {
             .chain(opcode.tail.operand())
         {
             if opcode.requires(op) && !ops.has(op) {
-                let mut m = format!("missing /{} operand: {name} needs one", op.name());
+                let mut m = format!("missing /{} operand ({})", op.name(), opcode.name);
                 if op == Operand::Subop && ops.has(Operand::R32) {
-                    m.push_str(" (its reg field holds a subop, not an r32)");
+                    m.push_str("; its reg field holds a subop, not an r32");
                 }
                 return Err(self.error(m));
             }
@@ -606,18 +611,18 @@ impl<'a> Instruction<'a> {
         if !opcode.has_modrm() {
             return Ok(());
         }
-        let name = self.opcode_name(opcode, first);
+        // The names for messages are made only on the error path.
+        let name = || self.opcode_name(opcode, first);
+        let mod_word = || printable(ops.word(Operand::Mod).unwrap_or_default());
+        let rm_word = || printable(ops.word(Operand::Rm32).unwrap_or_default());
         if ops.has(Operand::Subop) && ops.has(Operand::R32) && ops.field(Operand::Subop) != ops.field(Operand::R32) {
             return Err(self.error(format!(
                 "{name} has both '{}' and '{}'; they occupy the same ModR/M bits (give only the subop)",
                 printable(ops.word(Operand::Subop).unwrap_or_default()),
-                printable(ops.word(Operand::R32).unwrap_or_default())
-            )));
+                printable(ops.word(Operand::R32).unwrap_or_default()), name = name())));
         }
         let mode = ops.field(Operand::Mod);
         let rm = ops.field(Operand::Rm32);
-        let mod_word = printable(ops.word(Operand::Mod).unwrap_or_default());
-        let rm_word = printable(ops.word(Operand::Rm32).unwrap_or_default());
         let sib = mode != 3 && rm == 4;
         if sib {
             for op in [Operand::Base, Operand::Index] {
@@ -626,17 +631,16 @@ impl<'a> Instruction<'a> {
                     return Err(self.error(format!(
                         "{name} with '{rm_word}' and '{mod_word}' uses a SIB byte and needs {} {} operand{none}",
                         article(op),
-                        op.name()
-                    )));
+                        op.name(), name = name(), mod_word = mod_word(), rm_word = rm_word())));
                 }
             }
         } else {
             for op in [Operand::Base, Operand::Index, Operand::Scale] {
                 if let Some(word) = ops.word(op) {
                     let why = if mode == 3 {
-                        format!("{name} with '{mod_word}' (direct) has no SIB byte")
+                        format!("{name} with '{mod_word}' (direct) has no SIB byte", name = name(), mod_word = mod_word())
                     } else {
-                        format!("a SIB byte needs '4/rm32' (and mod 0-2), and {name} has '{rm_word}'")
+                        format!("a SIB byte needs '4/rm32' (and mod 0-2), and {name} has '{rm_word}'", name = name(), rm_word = rm_word())
                     };
                     return Err(self.error(format!("'{}' is not allowed: {why}", printable(word))));
                 }
@@ -659,19 +663,18 @@ impl<'a> Instruction<'a> {
                     };
                     return Err(self.error(format!(
                         "'{}' is not allowed: {name} with '{mod_word}' {takes}",
-                        printable(word)
-                    )));
+                        printable(word), name = name(), mod_word = mod_word())));
                 }
             }
         }
         if let Some(op) = needed {
             if !ops.has(op) {
                 let why = match (mode, rm, base5) {
-                    (0, 5, _) => format!(" and '{rm_word}' (absolute address)"),
+                    (0, 5, _) => format!(" and '{rm_word}' (absolute address)", rm_word = rm_word()),
                     (0, _, true) => " and '5/base' (no base register)".to_string(),
                     _ => String::new(),
                 };
-                return Err(self.error(format!("{name} with '{mod_word}'{why} needs a {} operand", op.name())));
+                return Err(self.error(format!("{name} with '{mod_word}'{why} needs a {} operand", op.name(), name = name(), mod_word = mod_word())));
             }
         }
         Ok(())
@@ -990,6 +993,8 @@ mod tests {
         assert!(m.contains("'/imm8'") && m.contains("'#'"), "{m}");
         assert!(rejects("05 1/imm32 ff").contains("raw bytes"));
         assert!(rejects("05 here: 1/imm32").contains("label definition"));
+        assert!(rejects("c3 == data").contains("segment header"));
+        assert!(pack("== data\n01 == code\n").unwrap_err().to_string().contains("segment header"));
         assert!(rejects("05 1/imm32/imm8").contains("two operand types"));
     }
 
