@@ -240,7 +240,9 @@ impl Opcode {
         s
     }
 
-    /// The operands, as `--help` lists them: `subop mod rm32 [sib] [disp] imm32`.
+    /// The operands, as `--help` lists them: `subop mod rm32 imm32`,
+    /// `mod rm32 [r32]` (the SIB and displacement operands that `mod` and
+    /// `rm32` call for are left out).
     pub fn operands_summary(&self) -> String {
         let mut parts: Vec<&str> = Vec::new();
         match self.reg {
@@ -248,14 +250,11 @@ impl Opcode {
             RegField::R32 => parts.extend(["mod", "rm32", "[r32]"]),
             RegField::Subop | RegField::SubopOrEqualR32 => parts.extend(["subop", "mod", "rm32"]),
         }
-        if self.has_modrm() {
-            parts.push("[base index scale disp8/disp32 by mod and rm32]");
-        }
         if let Some(op) = self.tail.operand() {
             parts.push(op.name());
         }
         if parts.is_empty() {
-            "(none)".to_string()
+            "-".to_string()
         } else {
             parts.join(" ")
         }
@@ -420,7 +419,7 @@ fn entry(slot: u8) -> Option<&'static Opcode> {
 pub fn listing() -> String {
     let mut text = String::new();
     for opcode in OPCODES {
-        text.push_str(&format!("  {:<6} {}\n         operands: {}\n", opcode.spelling(), opcode.name, opcode.operands_summary()));
+        text.push_str(&format!("  {:<6} {:<22} {}\n", opcode.spelling(), opcode.operands_summary(), opcode.name));
     }
     text
 }

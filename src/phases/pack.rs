@@ -69,10 +69,16 @@ pub fn help() -> String {
            == code 0x09000000\n  \
            bb 2a 00 00 00  # bb/copy-to-ebx 0x2a/imm32\n\
          \n\
-         Supported opcodes (ModR/M operands: mod 0-3, rm32 0-7, r32 or subop 0-7;\n\
-         with rm32 4 and mod 0-2 a SIB byte: base 0-7, index 0-7, scale 0-3;\n\
-         mod 1 takes a disp8, mod 2 a disp32, mod 0 a disp32 when rm32 is 5 or\n\
-         the SIB base is 5):\n{}",
+         Every word after the opcode carries exactly one operand type. ModR/M\n\
+         fields: mod 0-3, rm32 0-7, r32 or subop 0-7; rm32 4 with mod 0-2 adds\n\
+         a SIB byte: base 0-7, index 0-7 (4: none), scale 0-3. mod 1 takes a\n\
+         disp8, mod 2 a disp32, mod 0 a disp32 when rm32 is 5 or the SIB base\n\
+         is 5. Numbers are hex ('0x' optional); disp8 -0x80..0x7f, imm8\n\
+         -0x80..0xff. A line of raw bytes ('bb 2a 00 00 00') must be a whole\n\
+         instruction.\n\
+         \n\
+         Supported opcodes:\n  \
+           opcode operands               what it does\n{}",
         opcodes::listing()
     )
 }
@@ -1150,6 +1156,15 @@ mod tests {
         let mut out = Vec::new();
         run(&mut &b"== code\n. .\nc3\n== data\n01 # x\n"[..], &mut out, &mut map).unwrap();
         assert_eq!(map.finish_to_string(), "1 1 5\n");
+    }
+
+    #[test]
+    fn help_lists_every_opcode_of_the_table() {
+        let text = help();
+        for opcode in opcodes::OPCODES {
+            assert!(text.contains(&format!("  {:<6} ", opcode.spelling())), "{}", opcode.spelling());
+            assert!(text.contains(opcode.name));
+        }
     }
 
     #[test]
