@@ -678,6 +678,10 @@ impl Place<'_, '_> {
                 let distance = self.distance(label, start);
                 Ok(push_le(out, distance as u32, 4))
             }
+            b"disp32" if self.opcode == Opcode::ShortJump => fail(format!(
+                "a short jump (eb, 7x) takes an 8-bit displacement: write '{shown}/disp8', or use \
+                 a near jump (e9, 0f 8x) for '/disp32'"
+            )),
             b"disp32" => fail(format!(
                 "'{shown}' is a code label; as the disp32 of a ModR/M operand it would be encoded \
                  as a relative offset where the CPU expects an address (use /disp32 only on calls \
@@ -694,6 +698,9 @@ impl Place<'_, '_> {
                 }
                 Ok(push_le(out, distance as u32, 1))
             }
+            b"disp8" if self.opcode == Opcode::NearJump => fail(format!(
+                "calls and near jumps (e8, e9, 0f 8x) take a 32-bit displacement: write '{shown}/disp32'"
+            )),
             b"disp8" => fail(format!(
                 "'{shown}' is a code label; a disp8 to it is only meaningful on a short jump \
                  (eb, 7x), not in a ModR/M operand"
