@@ -734,3 +734,311 @@ fn signed_hex(value: i64) -> String {
         format!("0x{value:x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey(text: &str) -> Result<String, Error> {
+        let mut out = Vec::new();
+        run(&mut text.as_bytes(), &mut out, &mut LineMap::off())?;
+        Ok(String::from_utf8(out).expect("survey writes ASCII"))
+    }
+
+    /// The output's body: the lines after the ELF and program headers.
+    fn body_of(text: &str) -> Vec<String> {
+        let out = survey(text).unwrap_or_else(|e| panic!("{e}"));
+        let segments = text.lines().filter(|l| l.split_whitespace().next() == Some("==")).count();
+        out.lines().skip(1 + segments).map(String::from).collect()
+    }
+
+    /// The 32-bit little-endian field at byte `at` of output line `line`.
+    fn field(text: &str, line: usize, at: usize) -> u32 {
+        let out = survey(text).unwrap_or_else(|e| panic!("{e}"));
+        let bytes: Vec<u8> = out
+            .lines()
+            .nth(line)
+            .expect("line exists")
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+            .collect();
+        u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    fn error(text: &str) -> Error {
+        match survey(text) {
+            Ok(out) => panic!("expected an error, got:\n{out}"),
+            Err(e) => e,
+        }
+    }
+
+    const CODE: &str = "== code 0x09000000\nEntry:\n";
+
+    #[test]
+    fn segment_address_keeps_its_page_and_takes_the_low_bits_of_the_file_offset() {
+        let text = "== code 0x0900abcd\nEntry:\n01 02 03\n== data 0x0a000fff\n04\n";
+        // Two segments: code at file offset 0x74, data at 0x77.
+        assert_eq!(field(text, 1, 4), 0x74);
+        assert_eq!(field(text, 1, 8), 0x0900_a074);
+        assert_eq!(field(text, 2, 4), 0x77);
+        assert_eq!(field(text, 2, 8), 0x0a00_0077);
+        assert_eq!(field(text, 0, 0x18), 0x0900_a074, "e_entry");
+    }
+
+    #[test]
+    fn addresses_below_0x08000000_must_already_match_the_file_offset() {
+        assert_eq!(field("== code 0x54\nEntry:\n01\n", 1, 8), 0x54);
+        let e = error("== code 0x1000\nEntry:\n01\n");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("must end in 0x054"), "{e}");
+    }
+
+    #[test]
+    fn negative_addresses_are_32_bit_patterns() {
+        assert_eq!(field("== code -0x1000\nEntry:\n", 1, 8), 0xffff_f054);
+    }
+
+    #[test]
+    fn only_the_segment_named_code_is_executable() {
+        let text = "== code 0x09000000\nEntry:\n== Code 0x0a000000\n== data 0x0b000000\n";
+        assert_eq!(field(text, 1, 0x18), 5);
+        assert_eq!(field(text, 2, 0x18), 6);
+        assert_eq!(field(text, 3, 0x18), 6);
+    }
+
+    #[test]
+    fn entry_may_be_defined_twice_and_the_last_definition_wins() {
+        let text = "== code 0x09000000\nEntry:\n90\nEntry:\n90\n";
+        assert_eq!(field(text, 0, 0x18), 0x0900_0055);
+    }
+
+    #[test]
+    fn entry_must_be_in_code() {
+        let e = error("== code 0x09000000\n90\n== data 0x0a000000\nEntry:\n00\n");
+        assert_eq!(e.line, Some(4));
+        let e = error("== code 0x09000000\n90\n");
+        assert_eq!(e.line, None, "no Entry at all is about the whole program");
+    }
+
+    #[test]
+    fn a_program_needs_a_segment_and_a_code_segment() {
+        assert_eq!(error("").line, None);
+        assert_eq!(error("# only a comment\n").line, None);
+        let e = error("== data 0x0a000000\nx:\n00\n");
+        assert!(e.message.contains("no 'code' segment"), "{e}");
+    }
+
+    #[test]
+    fn nothing_may_come_before_the_first_header() {
+        assert_eq!(error("01\n== code 0x09000000\nEntry:\n").line, Some(1));
+        assert_eq!(error("Entry:\n== code 0x09000000\n").line, Some(1));
+        assert!(survey("# comment first\n\n== code 0x09000000\nEntry:\n").is_ok());
+    }
+
+    #[test]
+    fn header_and_label_lines_vanish_and_comment_lines_become_empty() {
+        let text = "# c\n== code 0x09000000\n\nEntry:  # start\n  01   02  # two bytes\n";
+        assert_eq!(body_of(text), ["", "", "01 02 "]);
+    }
+
+    #[test]
+    fn a_final_line_without_line_feed_still_gets_one() {
+        assert!(survey(&format!("{CODE}01 02")).unwrap().ends_with("\n01 02 \n"));
+    }
+
+    #[test]
+    fn fillers_and_line_metadata_are_not_read() {
+        assert_eq!(body_of(&format!("{CODE}. 01 . 02 :meta Entry/disp8\n")), ["01 02 "]);
+    }
+
+    #[test]
+    fn two_character_words_are_copied_for_hex_to_check() {
+        assert_eq!(body_of(&format!("{CODE}zz AB\n")), ["zz AB "]);
+    }
+
+    #[test]
+    fn every_whitespace_separates_words() {
+        assert_eq!(body_of(&format!("{CODE}\t01\x0b02\x0c03\r\n")), ["01 02 03 "]);
+    }
+
+    #[test]
+    fn displacements_count_from_the_end_of_the_line() {
+        let text = format!("{CODE}eb Entry/disp8\ne8 next/disp32\n90\nnext:\nc3\n");
+        assert_eq!(body_of(&text), ["eb fe ", "e8 01 00 00 00 ", "90 ", "c3 "]);
+    }
+
+    #[test]
+    fn two_byte_jumps_are_relative() {
+        let text = format!("{CODE}0f 84 Entry/disp32\n");
+        assert_eq!(body_of(&text), ["0f 84 fa ff ff ff "]);
+    }
+
+    #[test]
+    fn displacements_ignore_segments_placed_before_code() {
+        let text = "== data 0x0a000000\n00 00 00 00\n== code 0x09000000\nEntry:\neb Entry/disp8\n";
+        assert_eq!(body_of(text), ["00 00 00 00 ", "eb fe "]);
+    }
+
+    #[test]
+    fn a_disp8_of_minus_0x80_fits_and_minus_0x81_does_not() {
+        let pad = "05 00 00 00 00\n".repeat(25); // 125 bytes
+        assert!(survey(&format!("{CODE}90\n{pad}eb Entry/disp8\n")).is_ok());
+        let e = error(&format!("{CODE}90 90\n{pad}eb Entry/disp8\n"));
+        assert_eq!(e.line, Some(29));
+        assert!(e.message.contains("-0x81"), "{e}");
+    }
+
+    #[test]
+    fn imm32_is_the_absolute_address_of_any_label() {
+        let text = "== code 0x09000000\nEntry:\nb8 Entry/imm32\n== data 0x0a000000\nx:\nEntry/imm32 x/imm32\n";
+        assert_eq!(body_of(text), ["b8 74 00 00 09 ", "74 00 00 09 79 00 00 0a "]);
+    }
+
+    #[test]
+    fn a_data_label_as_disp32_is_absolute_except_on_calls_and_jumps() {
+        let text = "== code 0x09000000\nEntry:\n8b 0d x/disp32\n== data 0x0a000000\nx:\n00\n";
+        assert_eq!(body_of(text), ["8b 0d 7a 00 00 0a ", "00 "]);
+        let e = error("== code 0x09000000\nEntry:\ne8 x/disp32\n== data 0x0a000000\nx:\n00\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("cannot be the target of a call or jump"), "{e}");
+    }
+
+    #[test]
+    fn a_data_label_takes_only_imm32_or_disp32() {
+        for word in ["x/disp8", "x/imm8", "x/imm16", "x/disp16"] {
+            let e = error(&format!("{CODE}cd {word}\n== data 0x0a000000\nx:\n00\n"));
+            assert_eq!(e.line, Some(3), "{word}");
+        }
+    }
+
+    #[test]
+    fn a_code_label_as_a_modrm_displacement_is_an_error() {
+        assert_eq!(error(&format!("{CODE}8b 0d Entry/disp32\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}8b 4d Entry/disp8\n")).line, Some(3));
+    }
+
+    #[test]
+    fn a_code_label_in_data_is_only_an_absolute_address() {
+        let e = error(&format!("{CODE}90\n== data 0x0a000000\nEntry/disp32\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("Entry/imm32"), "{e}");
+    }
+
+    #[test]
+    fn a_code_label_takes_only_imm32_disp32_or_disp8() {
+        for word in ["Entry/imm8", "Entry/disp16", "Entry/imm16"] {
+            assert_eq!(error(&format!("{CODE}cd {word}\n")).line, Some(3), "{word}");
+        }
+    }
+
+    #[test]
+    fn a_reference_needs_exactly_one_operand_type() {
+        assert!(error(&format!("{CODE}b8 Entry\n")).message.contains("without an operand type"));
+        assert!(error(&format!("{CODE}b8 Entry/imm32/imm8\n")).message.contains("more than one"));
+        assert_eq!(body_of(&format!("{CODE}b8 Entry/imm32/pointer\n")), ["b8 54 00 00 09 "]);
+    }
+
+    #[test]
+    fn numbers_must_come_packed() {
+        for word in ["0x12/imm32", "100", "-1/imm32", "5"] {
+            let e = error(&format!("{CODE}b8 {word}\n"));
+            assert!(e.message.contains("is a number"), "{word}: {e}");
+        }
+        assert!(error(&format!("{CODE}b8 /imm32\n")).message.contains("no value"));
+    }
+
+    #[test]
+    fn an_undefined_label_is_reported_at_the_reference() {
+        let e = error(&format!("{CODE}90\ne8 nowhere/disp32\n"));
+        assert_eq!((e.line, e.word.as_deref()), (Some(4), Some(&b"nowhere/disp32"[..])));
+        assert!(e.message.contains("'nowhere' is not defined"), "{e}");
+    }
+
+    #[test]
+    fn a_label_defined_twice_is_reported_at_the_second_definition() {
+        let e = error(&format!("{CODE}again:\n90\nagain:\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn a_name_may_not_label_both_code_and_data() {
+        let e = error(&format!("{CODE}thing:\n90\n== data 0x0a000000\nthing:\n00\n"));
+        assert_eq!(e.line, Some(6));
+        assert!(e.message.contains("segment 'code'"), "{e}");
+    }
+
+    #[test]
+    fn a_hand_written_run_tests_is_reported_where_the_user_wrote_it() {
+        let e = error(&format!("{CODE}run-tests:\nc3\nrun-tests:\nc3\n"));
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn a_label_stands_alone_on_its_line() {
+        assert_eq!(error(&format!("{CODE}start: 01 02\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}01 here:\n")).line, Some(3));
+        assert_eq!(error("== code 0x09000000\nEntry:\n== data 0x0a000000\nPair: 05 06\n").line, Some(4));
+        assert_eq!(body_of(&format!("{CODE}here:  # fine\n01\n")), ["01 "]);
+    }
+
+    #[test]
+    fn a_label_definition_carries_no_metadata() {
+        assert_eq!(error(&format!("{CODE}loop:/disp8\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}test-a:/x\n")).line, Some(3));
+        let e = error(&format!("{CODE}e9 done:/disp32\ndone:\n"));
+        assert!(e.message.contains("without the ':'"), "{e}");
+    }
+
+    #[test]
+    fn label_names_that_look_like_numbers_are_refused() {
+        for name in ["xy", "1st", "0xfeed", "-step"] {
+            assert_eq!(error(&format!("{CODE}{name}:\n")).line, Some(3), "{name}");
+        }
+        for name in ["a", "$xy", "abc", "a:b"] {
+            assert!(survey(&format!("{CODE}{name}:\n")).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_header_begins_its_line() {
+        let e = error(&format!("{CODE}cd 80 == data 0x0a000000\n"));
+        assert_eq!((e.line, e.word.as_deref()), (Some(3), Some(&b"=="[..])));
+    }
+
+    #[test]
+    fn a_first_header_needs_a_name_and_a_valid_address() {
+        assert_eq!(error("==\n").line, Some(1));
+        assert_eq!(error("== # x\n").line, Some(1));
+        for address in ["", "0x", "-", "0X09000000", "0x0900000A", "0x09000000zz", "1234567890"] {
+            let e = error(&format!("{CODE}== data {address}\n"));
+            assert_eq!(e.line, Some(3), "{address:?}");
+        }
+        assert!(survey(&format!("{CODE}== data 9000000a\n")).is_ok());
+    }
+
+    #[test]
+    fn a_reopening_header_continues_its_segment_and_its_address_is_ignored() {
+        let text = "== code 0x09000000\nEntry:\n01\n== code junk\n02\n";
+        assert!(survey(text).unwrap().ends_with("\n01 \n02 \n"));
+        assert_eq!(field(text, 1, 0x10), 2, "code size");
+        let e = error("== code 0x09000000\nEntry:\n== data 0x0a000000\n== code\n");
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn two_segments_may_not_start_at_the_same_address() {
+        let e = error("== code 0x09000000\nEntry:\n== data 9000000\n");
+        assert_eq!((e.line, e.word.as_deref()), (Some(3), Some(&b"9000000"[..])));
+    }
+
+    #[test]
+    fn the_line_map_covers_copied_lines_only() {
+        let mut map = LineMap::in_memory();
+        let text = b"== code 0x09000000\nEntry:\n01\n# c\n== data 0x0a000000\n02\n";
+        run(&mut &text[..], &mut Vec::new(), &mut map).unwrap();
+        // ELF header and two program headers are made up; then input lines
+        // 3, 4 and 6.
+        assert_eq!(map.finish_to_string(), "4 3 2\n6 6 1\n");
+    }
+}
