@@ -587,7 +587,8 @@ fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap)
                     out.extend_from_slice(word);
                     out.push(b' ');
                 } else {
-                    place.reference(word, start, out)?;
+                    let (value, width) = place.resolve(word, start)?;
+                    push_le(out, value, width);
                 }
                 offset += width(word);
             }
@@ -614,9 +615,9 @@ struct Place<'l, 'a> {
 const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
 
 impl Place<'_, '_> {
-    /// Writes the value of reference `word`; `start` is the line's offset
-    /// in its segment.
-    fn reference(&self, word: &[u8], start: u64, out: &mut Vec<u8>) -> Result<(), Error> {
+    /// The value of reference `word` and its width in bytes; `start` is
+    /// the line's offset in its segment.
+    fn resolve(&self, word: &[u8], start: u64) -> Result<(u32, usize), Error> {
         let w = Word::new(word);
         let name = w.datum();
         let fail = |message: String| Err(Error::at(self.line_no, word, message));
@@ -654,13 +655,13 @@ impl Place<'_, '_> {
         if !to_code {
             let segment = target.map_or(String::new(), |s| printable(s.name));
             return match kind {
-                b"imm32" => Ok(push_le(out, address, 4)),
+                b"imm32" => Ok((address, 4)),
                 b"disp32" if in_code && self.opcode == Opcode::NearJump => fail(format!(
                     "'{shown}' is a label in segment '{segment}' (line {}), not code, so it cannot \
                      be the target of a call or jump",
                     label.line
                 )),
-                b"disp32" => Ok(push_le(out, address, 4)),
+                b"disp32" => Ok((address, 4)),
                 _ => fail(format!(
                     "'{shown}' is a label in segment '{segment}' (line {}); its address takes 32 \
                      bits, so refer to it with /imm32 (or /disp32 in a ModR/M operand)",
@@ -669,14 +670,14 @@ impl Place<'_, '_> {
             };
         }
         match kind {
-            b"imm32" => Ok(push_le(out, address, 4)),
+            b"imm32" => Ok((address, 4)),
             b"disp32" | b"disp8" if !in_code => fail(format!(
                 "'{shown}' is a code label; outside the code segment it can only be used as an \
                  absolute address, '{shown}/imm32'"
             )),
             b"disp32" if self.opcode == Opcode::NearJump => {
                 let distance = self.distance(label, start);
-                Ok(push_le(out, distance as u32, 4))
+                Ok((distance as u32, 4))
             }
             b"disp32" if self.opcode == Opcode::ShortJump => fail(format!(
                 "a short jump (eb, 7x) takes an 8-bit displacement: write '{shown}/disp8', or use \
@@ -696,7 +697,7 @@ impl Place<'_, '_> {
                         signed_hex(distance)
                     ));
                 }
-                Ok(push_le(out, distance as u32, 1))
+                Ok((distance as u32, 1))
             }
             b"disp8" if self.opcode == Opcode::NearJump => fail(format!(
                 "calls and near jumps (e8, e9, 0f 8x) take a 32-bit displacement: write '{shown}/disp32'"
