@@ -51,6 +51,8 @@
 //!   typed as their kind allows, segment addresses valid and distinct.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, Write};
 
 use crate::error::{printable, Error};
@@ -131,7 +133,7 @@ struct Label {
 /// Segments and labels, with their final addresses.
 struct Layout<'a> {
     segments: Vec<Segment<'a>>,
-    labels: HashMap<&'a [u8], Label>,
+    labels: Names<'a, Label>,
     /// For each header line, in input order: the segment it opens.
     headers: Vec<usize>,
     entry: u32,
@@ -180,7 +182,7 @@ fn width(word: &[u8]) -> u64 {
 impl<'a> Layout<'a> {
     /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
     fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
-        let mut layout = Layout { segments: Vec::new(), labels: HashMap::new(), headers: Vec::new(), entry: 0 };
+        let mut layout = Layout { segments: Vec::new(), labels: Names::default(), headers: Vec::new(), entry: 0 };
         let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
         let mut by_address: HashMap<u32, usize> = HashMap::new();
         let mut current: Option<usize> = None;
@@ -547,8 +549,10 @@ enum Opcode {
     Other,
 }
 
-fn opcode_of(first: Option<&[u8]>, second: Option<&[u8]>) -> Opcode {
-    match (first, second) {
+/// The opcode of a code line: its first word, or first two for `0f xx`.
+fn opcode_of(line: &[u8]) -> Opcode {
+    let mut words = words::instruction_words(line);
+    match (words.next(), words.next()) {
         (Some(b"e8" | b"e9"), _) => Opcode::NearJump,
         (Some(b"0f"), Some([b'8', low])) if low.is_ascii_digit() || (b'a'..=b'f').contains(low) => {
             Opcode::NearJump
@@ -577,10 +581,7 @@ fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap)
         }
         if let (Some(first), Some(segment)) = (first, current) {
             let start = fill.get(segment).copied().unwrap_or(0);
-            let mut place = Place { layout, line_no, segment, line, opcode: Opcode::Other };
-            if layout.segments.get(segment).is_some_and(Segment::is_code) {
-                place.opcode = opcode_of(Some(first), words::instruction_words(line).nth(1));
-            }
+            let place = Place { layout, line_no, segment, line };
             let mut offset = start;
             for word in std::iter::once(first).chain(words) {
                 if word.len() == 2 {
@@ -608,7 +609,6 @@ struct Place<'l, 'a> {
     line_no: u64,
     segment: usize,
     line: &'a [u8],
-    opcode: Opcode,
 }
 
 /// The operand types a reference may carry.
@@ -632,7 +632,7 @@ impl Place<'_, '_> {
             );
         }
         let mut types = w.metadata().filter(|m| OPERAND_TYPES.contains(m));
-        let shown = printable(name);
+        let shown = Shown(name);
         let kind: &[u8] = match (types.next(), types.next()) {
             (None, _) => {
                 return fail(format!(
@@ -652,11 +652,12 @@ impl Place<'_, '_> {
         let target = self.layout.segments.get(label.segment);
         let to_code = target.is_some_and(Segment::is_code);
         let address = self.layout.address_of(label);
+        let opcode = if in_code { opcode_of(self.line) } else { Opcode::Other };
         if !to_code {
-            let segment = target.map_or(String::new(), |s| printable(s.name));
+            let segment = Shown(target.map_or(&b""[..], |s| s.name));
             return match kind {
                 b"imm32" => Ok((address, 4)),
-                b"disp32" if in_code && self.opcode == Opcode::NearJump => fail(format!(
+                b"disp32" if in_code && opcode == Opcode::NearJump => fail(format!(
                     "'{shown}' is a label in segment '{segment}' (line {}), not code, so it cannot \
                      be the target of a call or jump",
                     label.line
@@ -675,11 +676,11 @@ impl Place<'_, '_> {
                 "'{shown}' is a code label; outside the code segment it can only be used as an \
                  absolute address, '{shown}/imm32'"
             )),
-            b"disp32" if self.opcode == Opcode::NearJump => {
+            b"disp32" if opcode == Opcode::NearJump => {
                 let distance = self.distance(label, start);
                 Ok((distance as u32, 4))
             }
-            b"disp32" if self.opcode == Opcode::ShortJump => fail(format!(
+            b"disp32" if opcode == Opcode::ShortJump => fail(format!(
                 "a short jump (eb, 7x) takes an 8-bit displacement: write '{shown}/disp8', or use \
                  a near jump (e9, 0f 8x) for '/disp32'"
             )),
@@ -688,7 +689,7 @@ impl Place<'_, '_> {
                  as a relative offset where the CPU expects an address (use /disp32 only on calls \
                  and jumps: e8, e9, 0f 8x)"
             )),
-            b"disp8" if self.opcode == Opcode::ShortJump => {
+            b"disp8" if opcode == Opcode::ShortJump => {
                 let distance = self.distance(label, start);
                 if !(-0x80..=0x7f).contains(&distance) {
                     return fail(format!(
@@ -699,7 +700,7 @@ impl Place<'_, '_> {
                 }
                 Ok((distance as u32, 1))
             }
-            b"disp8" if self.opcode == Opcode::NearJump => fail(format!(
+            b"disp8" if opcode == Opcode::NearJump => fail(format!(
                 "calls and near jumps (e8, e9, 0f 8x) take a 32-bit displacement: write '{shown}/disp32'"
             )),
             b"disp8" => fail(format!(
@@ -717,6 +718,51 @@ impl Place<'_, '_> {
     fn distance(&self, label: &Label, start: u64) -> i64 {
         let end = start + words::instruction_words(self.line).map(width).sum::<u64>();
         label.offset as i64 - end as i64
+    }
+}
+
+/// Bytes shown in a message, converted only when the message is made.
+struct Shown<'a>(&'a [u8]);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&printable(self.0))
+    }
+}
+
+/// A table keyed by names that borrow from the input.
+type Names<'a, V> = HashMap<&'a [u8], V, BuildHasherDefault<NameHasher>>;
+
+/// A fast hash for label names (the multiply-rotate step of rustc's
+/// FxHasher, then a final mix). The std hasher resists crafted collisions, which matters
+/// for servers, not for a program's own labels, and costs a tenth of the
+/// run time on large inputs.
+#[derive(Default, Clone, Copy)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut hash = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            hash = (hash.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            hash = (hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply only carries upwards, and the table picks buckets by
+        // the low bits: mix the high bits down (murmur3's finalizer).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
