@@ -58,6 +58,7 @@ use std::io::{BufRead, Write};
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number;
+use crate::opcodes::{self, Tail};
 use crate::words::{self, Word};
 
 /// `--help` text.
@@ -541,26 +542,39 @@ fn program_header(segment: &Segment, out: &mut Vec<u8>) {
 /// What a code line's opcode says about its displacements (decision 15).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Opcode {
-    /// `e8`, `e9`, `0f 80`..`0f 8f`: the disp32 is relative.
+    /// `e8`, `e9`, `0f 82`..`0f 8f`: the disp32 is relative.
     NearJump,
-    /// `eb`, `70`..`7f`: the disp8 is relative.
+    /// `eb`, `72`..`7f`: the disp8 is relative.
     ShortJump,
     /// Anything else: a displacement belongs to a ModR/M operand.
     Other,
 }
 
-/// The opcode of a code line: its first word, or first two for `0f xx`.
+/// The opcode of a code line: its first word, or first two for `0f xx`,
+/// looked up in the opcode table. An opcode's own displacement (its tail,
+/// not a ModR/M one) is always relative: `e8`, `e9`, `0f 82`..`0f 8f` take
+/// a disp32, `eb` and `72`..`7f` a disp8.
 fn opcode_of(line: &[u8]) -> Opcode {
     let mut words = words::instruction_words(line);
-    match (words.next(), words.next()) {
-        (Some(b"e8" | b"e9"), _) => Opcode::NearJump,
-        (Some(b"0f"), Some([b'8', low])) if low.is_ascii_digit() || (b'a'..=b'f').contains(low) => {
-            Opcode::NearJump
-        }
-        (Some(b"eb"), _) => Opcode::ShortJump,
-        (Some([b'7', low]), _) if low.is_ascii_digit() || (b'a'..=b'f').contains(low) => Opcode::ShortJump,
+    let opcode = match words.next().and_then(hex_byte) {
+        Some(opcodes::TWO_BYTE_PREFIX) => words.next().and_then(hex_byte).and_then(opcodes::two_byte),
+        Some(byte) => opcodes::one_byte(byte),
+        None => None,
+    };
+    match opcode.map(|o| o.tail) {
+        Some(Tail::Disp32) => Opcode::NearJump,
+        Some(Tail::Disp8) => Opcode::ShortJump,
         _ => Opcode::Other,
     }
+}
+
+/// The byte a word of two lowercase hex digits spells, as `pack` writes
+/// opcodes.
+fn hex_byte(word: &[u8]) -> Option<u8> {
+    if word.len() != 2 {
+        return None;
+    }
+    number::parse(word).ok().and_then(|v| u8::try_from(v).ok())
 }
 
 /// Pass 3: every line's bytes, references resolved (2.7.3).
