@@ -135,6 +135,38 @@ impl<'a> Word<'a> {
     }
 }
 
+/// What a line starts with, as the text phases (`tests`, `dquotes`,
+/// `assort`) see it: fillers are skipped, and a comment or line metadata
+/// first means the line holds nothing (CONTRACT decisions 8 and 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineStart<'a> {
+    /// Blank, comment, fillers or line metadata only.
+    Nothing,
+    /// A segment header: the first word is `==`. `name` is its second word,
+    /// `None` when that is missing (or is a comment or line metadata).
+    Header { name: Option<&'a [u8]> },
+    /// Any other line, with its first word.
+    Word(&'a [u8]),
+}
+
+/// Classifies `line` by its first interpreted word (see [`LineStart`]).
+///
+/// ```
+/// use subx::words::{line_start, LineStart};
+/// assert_eq!(line_start(b" . == code 0x09000000"), LineStart::Header { name: Some(b"code") });
+/// assert_eq!(line_start(b"== # no name"), LineStart::Header { name: None });
+/// assert_eq!(line_start(b"\tEntry:  # go"), LineStart::Word(b"Entry:"));
+/// assert_eq!(line_start(b"  :meta data"), LineStart::Nothing);
+/// ```
+pub fn line_start(line: &[u8]) -> LineStart<'_> {
+    let mut interpreted = instruction_words(line);
+    match interpreted.next() {
+        None => LineStart::Nothing,
+        Some(b"==") => LineStart::Header { name: interpreted.next() },
+        Some(first) => LineStart::Word(first),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +221,15 @@ mod tests {
         assert_eq!(bare.datum(), b"Entry:");
         assert!(!bare.has_any_metadata());
         assert_eq!(Word::new(b"/imm32").datum(), b"");
+    }
+
+    #[test]
+    fn line_start_finds_headers_and_first_words() {
+        assert_eq!(line_start(b""), LineStart::Nothing);
+        assert_eq!(line_start(b" . . # c"), LineStart::Nothing);
+        assert_eq!(line_start(b"==\tdata"), LineStart::Header { name: Some(b"data") });
+        assert_eq!(line_start(b"==  "), LineStart::Header { name: None });
+        assert_eq!(line_start(b"== :x"), LineStart::Header { name: None });
+        assert_eq!(line_start(b"==code"), LineStart::Word(b"==code"));
     }
 }
