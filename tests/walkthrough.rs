@@ -223,7 +223,7 @@ fn whole(marker: &Marker, t: &Translation) -> String {
         phase if PHASES.contains(&phase) => {
             fs::read_to_string(t.dir.path().join(format!("{stem}.{phase}"))).expect("read a phase's output")
         }
-        "xxd" => format!("$ xxd {}\n{}", t.elf, run_in(t.dir.path(), "xxd", &[t.elf.clone()])),
+        "xxd" => format!("$ xxd {}\n{}", t.elf, run_in(t.dir.path(), "xxd", std::slice::from_ref(&t.elf))),
         "objdump" => {
             let args = objdump_args(&t.dir.path().join(&t.elf), &t.elf);
             let mut text = format!("$ objdump {}\n", args.join(" "));
