@@ -432,3 +432,16 @@ fn markers_parse() {
     assert_eq!(select(&m, text).unwrap(), ["Entry: x", "b", "== data"]);
     assert_eq!(elf_name("05-hello"), "hello.elf");
 }
+
+/// Each phase's source points a newcomer to its section of the walkthrough;
+/// the section must exist under that name.
+#[test]
+fn every_phase_source_points_to_its_section() {
+    let doc = fs::read_to_string(project().join(DOC)).expect("read docs/walkthrough.md");
+    for (k, phase) in ["tests", "dquotes", "assort", "pack", "survey", "hex"].iter().enumerate() {
+        let section = format!("Phase {}: `{phase}`", k + 1);
+        assert!(doc.contains(&format!("## {section}\n")), "{DOC} has no section '## {section}'");
+        let source = fs::read_to_string(project().join(format!("src/phases/{phase}.rs"))).expect("read the phase");
+        assert!(source.contains(&format!("(\"{section}\")")), "src/phases/{phase}.rs does not point to '{section}'");
+    }
+}
