@@ -28,6 +28,8 @@
 //! `SUBX_UPDATE_WALKTHROUGH=1 cargo test --test walkthrough` rewrites every
 //! marked block from the real output (objdump's too, when objdump is
 //! installed) instead of comparing; review the change with `git diff`.
+//!
+//! The README's shell sessions (`<!-- session -->`) are run here too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -444,4 +446,49 @@ fn every_phase_source_points_to_its_section() {
         let source = fs::read_to_string(project().join(format!("src/phases/{phase}.rs"))).expect("read the phase");
         assert!(source.contains(&format!("(\"{section}\")")), "src/phases/{phase}.rs does not point to '{section}'");
     }
+}
+
+/// The shell sessions of the README (fenced blocks after a line
+/// `<!-- session -->`): every `$ command` line is run, in order, in one bash
+/// process in a scratch directory where `target/release`, `scripts` and
+/// `init.linux` lead to this build, and the block must be exactly what the
+/// session prints (stdout and stderr together).
+#[test]
+fn the_readme_sessions_print_what_they_show() {
+    let readme = fs::read_to_string(project().join("README.md")).expect("read README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut sessions = 0;
+    for (i, _) in lines.iter().enumerate().filter(|(_, l)| l.trim() == "<!-- session -->") {
+        let open = i + 1;
+        assert!(lines.get(open).is_some_and(|l| l.starts_with("```")), "README.md:{}: no fence after the marker", i + 1);
+        let close = (open + 1..lines.len()).find(|&j| lines[j] == "```").expect("a closed fence");
+        let shown: String = lines[open + 1..close].iter().map(|l| format!("{l}\n")).collect();
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(dir.path().join("target")).expect("mkdir");
+        std::os::unix::fs::symlink(bin_dir(), dir.path().join("target/release")).expect("symlink");
+        std::os::unix::fs::symlink(project().join("scripts"), dir.path().join("scripts")).expect("symlink");
+        std::os::unix::fs::symlink(project().join("init.linux"), dir.path().join("init.linux")).expect("symlink");
+        let mut script = String::from("exec 2>&1\ns=0\n");
+        for command in lines[open + 1..close].iter().filter_map(|l| l.strip_prefix("$ ")) {
+            let quoted = command.replace('\'', r"'\''");
+            script.push_str(&format!("s=$?; printf '$ %s\\n' '{quoted}'; (exit $s); {command}\n"));
+        }
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .env("SUBX_BIN", bin_dir())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run bash");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            shown,
+            "README.md:{}: the session prints otherwise; paste the real output into README.md",
+            i + 1
+        );
+        sessions += 1;
+    }
+    assert!(sessions >= 2, "README.md: the Errors section shows a phase alone and ntranslate (<!-- session -->)");
 }
