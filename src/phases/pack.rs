@@ -19,6 +19,9 @@
 //!     == data\n10 00 00 00 01 # n\n");
 //! ```
 //!
+//! `docs/walkthrough.md` ("Phase 4: `pack`") shows `pack` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/pack.md`; `language.md` sections 9 to 12):
 //! - the output of an instruction is always in x86 order: opcode, ModR/M,
 //!   SIB, displacement, immediate, each byte as two hex digits and a space,

@@ -30,6 +30,9 @@
 //! may point forward, and the headers need every segment's size), so it
 //! reads all of it once into one buffer; labels borrow their names from it.
 //!
+//! `docs/walkthrough.md` ("Phase 5: `survey`") shows `survey` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/survey-hex.md` section 2, `CONTRACT.md`):
 //! - a line's words are split at any ASCII whitespace; `#` starts a
 //!   comment, a word starting with `:` starts line metadata (both end the
