@@ -15,6 +15,9 @@
 //! assert_eq!(out, b"== code 0x09000000\nc3 \n90 \n== data 0x0a000000\n00 \n");
 //! ```
 //!
+//! `docs/walkthrough.md` ("Phase 3: `assort`") shows `assort` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/text.md` section 4):
 //! - a line's first word decides, after any lone `.` fillers (CONTRACT
 //!   decision 9); any ASCII whitespace separates words (CONTRACT rule 2);

@@ -20,6 +20,9 @@
 //! );
 //! ```
 //!
+//! `docs/walkthrough.md` ("Phase 2: `dquotes`") shows `dquotes` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/text.md` section 3):
 //! - every input line gives exactly one output line, ending in LF; words
 //!   are split at any ASCII whitespace (CONTRACT rule 2), a word beginning

@@ -14,6 +14,9 @@
 //! assert_eq!(elf, [0x7f, 0x45, 0x4c, 0x46, 0xb8, 0x2a, 0, 0, 0]);
 //! ```
 //!
+//! `docs/walkthrough.md` ("Phase 6: `hex`") shows `hex` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/survey-hex.md` section 3):
 //! - digits pair up across whitespace and comments: `a b` is `0xab`,
 //!   `abc d` is `0xab 0xcd`;

@@ -19,6 +19,9 @@
 //! );
 //! ```
 //!
+//! `docs/walkthrough.md` ("Phase 1: `tests`") shows `tests` at work on a
+//! whole program, between the phase before it and the one after.
+//!
 //! The rules (`phases/text.md` section 2):
 //! - only the first word of a line is looked at, after any lone `.`
 //!   fillers (CONTRACT decision 9); a test line's first word ends in `:`
