@@ -1,16 +1,1105 @@
-//! Phase `survey` (not written yet).
+//! Phase `survey`: lays out the segments, resolves every label reference and
+//! writes the ELF headers, all as hex text for `hex` to turn into bytes.
+//!
+//! It reads `pack`'s output (one instruction or data line per line, bytes
+//! already packed into two-digit hex words, label references such as
+//! `Value/disp32` still by name) and writes the ELF header, one program
+//! header per segment, then every input line's bytes with each reference
+//! replaced by its address or displacement.
+//!
+//! ```
+//! use subx::phases::survey;
+//! use subx::line_map::LineMap;
+//! let text = b"== code 0x09000000\nEntry:\nb8 Value/imm32  # b8/copy-to-eax Value/imm32\n\
+//!              == data 0x0a000000\nValue:\n2a 00 00 00\n";
+//! let mut out = Vec::new();
+//! survey::run(&mut &text[..], &mut out, &mut LineMap::off()).unwrap();
+//! let out = String::from_utf8(out).unwrap();
+//! let lines: Vec<&str> = out.lines().collect();
+//! assert_eq!(lines[0], "7f 45 4c 46 01 01 01 00 00 00 00 00 00 00 00 00 \
+//!     02 00 03 00 01 00 00 00 74 00 00 09 34 00 00 00 00 00 00 00 00 00 00 00 \
+//!     34 00 20 00 02 00 00 00 00 00 00 00 ");
+//! assert_eq!(lines[1], "01 00 00 00 74 00 00 00 74 00 00 09 74 00 00 09 \
+//!     05 00 00 00 05 00 00 00 05 00 00 00 00 10 00 00 ");
+//! assert_eq!(lines[2], "01 00 00 00 79 00 00 00 79 00 00 0a 79 00 00 0a \
+//!     04 00 00 00 04 00 00 00 06 00 00 00 00 10 00 00 ");
+//! assert_eq!(&lines[3..], ["b8 79 00 00 0a ", "2a 00 00 00 "]);
+//! ```
+//!
+//! `survey` needs the whole input before it can write anything (a reference
+//! may point forward, and the headers need every segment's size), so it
+//! reads all of it once into one buffer; labels borrow their names from it.
+//!
+//! The rules (`phases/survey-hex.md` section 2, `CONTRACT.md`):
+//! - a line's words are split at any ASCII whitespace; `#` starts a
+//!   comment, a word starting with `:` starts line metadata (both end the
+//!   line), a lone `.` is ignored (CONTRACT rule 2, decisions 8 and 9);
+//! - a two-character word is a byte, copied as it is (`hex` checks it);
+//!   every other word is a label reference (2.3, 2.7.3);
+//! - each segment's address keeps the requested 4 KiB page and takes its
+//!   low 12 bits from the segment's file offset (2.5); below 0x08000000 the
+//!   address must already agree, as the C++ translator demands;
+//! - `/imm32` is a label's absolute address; `/disp32` and `/disp8` to a
+//!   code label are relative to the end of the line, within the line's own
+//!   segment (CONTRACT rule 2); a data label typed `/disp32` is absolute,
+//!   except on a call or jump, where it is an error (decision 15);
+//! - header and label lines write nothing, not even a line feed; every
+//!   other line writes its bytes, each followed by a space, then a line
+//!   feed (2.7.4);
+//! - the checks of 2.13: labels alone on their line, defined once (`Entry`
+//!   excepted: the last definition wins), with a valid name, references
+//!   typed as their kind allows, segment addresses valid and distinct.
 
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, Write};
 
-use crate::error::Error;
+use crate::error::{printable, Error};
 use crate::line_map::LineMap;
+use crate::number;
+use crate::opcodes::{self, Tail};
+use crate::words::{self, Word};
 
 /// `--help` text.
 pub fn help() -> String {
-    "survey: (not written yet)\n".to_string()
+    "survey: lay out the segments, resolve labels and write the ELF headers\n\
+     (the fifth SubX phase).\n\
+     \n\
+     Reads:  on stdin, pack's output: segment headers ('== code 0x09000000'),\n        \
+             label definitions ('Entry:'), lines of two-digit hex bytes and\n        \
+             label references ('e8 f/disp32'). It reads all of it before writing.\n\
+     Writes: on stdout, hex text: the ELF header, one program header per\n        \
+             segment, then each line's bytes with every label resolved.\n\
+     \n\
+     Example:\n  \
+       $ printf '== code 0x09000000\\nEntry:\\neb Entry/disp8\\n' | survey | tail -1\n  \
+       eb fe \n"
+        .to_string()
 }
 
-/// Not written yet: refuses every input.
-pub fn run(_input: &mut dyn BufRead, _output: &mut dyn Write, _line_map: &mut LineMap) -> Result<(), Error> {
-    Err(Error::whole("this phase is not written yet"))
+/// Where ELF program headers start, and the size of each.
+const ELF_HEADER_SIZE: u64 = 0x34;
+const PROGRAM_HEADER_SIZE: u64 = 0x20;
+/// Addresses from here up are adjusted to their file offset; lower ones
+/// must already agree with it (`language.md` 5.4).
+const ADJUSTED_FROM: u32 = 0x0800_0000;
+
+/// Lays out and translates all of `input`.
+pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
+    let mut text = Vec::new();
+    input.read_to_end(&mut text)?;
+    let layout = Layout::of(&text)?;
+    let mut out = Vec::with_capacity(text.len() + 200 + 100 * layout.segments.len());
+    elf_header(&layout, &mut out);
+    line_map.next_output_generated();
+    for segment in &layout.segments {
+        program_header(segment, &mut out);
+        line_map.next_output_generated();
+    }
+    body(&text, &layout, &mut out, line_map)?;
+    output.write_all(&out)?;
+    Ok(())
+}
+
+/// One segment, as the headers of the input describe it.
+struct Segment<'a> {
+    name: &'a [u8],
+    /// The address word of its first header, and that header's line.
+    address_word: &'a [u8],
+    header_line: u64,
+    /// The address asked for, as a 32-bit pattern.
+    requested: u32,
+    /// Its bytes, counted in pass 1.
+    size: u64,
+    /// Where its bytes start in the file, and in memory (pass 2).
+    file_offset: u64,
+    address: u32,
+}
+
+impl Segment<'_> {
+    fn is_code(&self) -> bool {
+        self.name == b"code"
+    }
+}
+
+/// A label: the segment it is in and its offset there.
+#[derive(Clone, Copy)]
+struct Label {
+    segment: usize,
+    offset: u64,
+    line: u64,
+}
+
+/// Segments and labels, with their final addresses.
+struct Layout<'a> {
+    segments: Vec<Segment<'a>>,
+    labels: Names<'a, Label>,
+    /// For each header line, in input order: the segment it opens.
+    headers: Vec<usize>,
+    entry: u32,
+}
+
+/// The lines of `text`, numbered from 1, without their line feeds.
+fn lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let mut rest = text;
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(end) => (&rest[..end], &rest[end + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        number += 1;
+        Some((number, line))
+    })
+}
+
+/// Is this word a label definition? Its last byte, or the last byte of its
+/// datum, is `:` (decision 13: both count, and the second is an error).
+fn is_definition(word: &[u8]) -> bool {
+    word.last() == Some(&b':') || Word::new(word).datum().last() == Some(&b':')
+}
+
+/// The bytes a non-definition word occupies (2.3): a two-character word is
+/// one byte; a reference takes the width of its operand type.
+fn width(word: &[u8]) -> u64 {
+    if word.len() == 2 {
+        return 1;
+    }
+    let w = Word::new(word);
+    if w.has_metadata(b"imm32") || w.has_metadata(b"disp32") {
+        4
+    } else if w.has_metadata(b"imm16") || w.has_metadata(b"disp16") {
+        2
+    } else {
+        1
+    }
+}
+
+impl<'a> Layout<'a> {
+    /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
+    fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
+        let mut layout = Layout { segments: Vec::new(), labels: Names::default(), headers: Vec::new(), entry: 0 };
+        let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
+        let mut by_address: HashMap<u32, usize> = HashMap::new();
+        let mut current: Option<usize> = None;
+        for (line_no, line) in lines(text) {
+            let mut words = words::instruction_words(line);
+            let Some(first) = words.next() else { continue };
+            if first == b"==" {
+                let opened = layout.segment_header(line_no, words, current, &mut by_name, &mut by_address)?;
+                layout.headers.push(opened);
+                current = Some(opened);
+                continue;
+            }
+            let Some(segment) = current else {
+                let what = if is_definition(first) { "this label" } else { "this line" };
+                return Err(Error::at(
+                    line_no,
+                    first,
+                    format!(
+                        "{what} comes before any segment header; begin the program with a header \
+                         such as '== code 0x09000000'"
+                    ),
+                ));
+            };
+            if is_definition(first) {
+                if let Some(next) = words.next() {
+                    return Err(Error::at(
+                        line_no,
+                        first,
+                        format!(
+                            "a label definition must stand alone on its line (a comment may follow); \
+                             move '{}' to the next line",
+                            printable(next)
+                        ),
+                    ));
+                }
+                layout.define_label(line_no, first, segment)?;
+                continue;
+            }
+            let mut size = 0;
+            for (i, word) in std::iter::once(first).chain(words).enumerate() {
+                if i > 0 && word == b"==" {
+                    return Err(Error::at(
+                        line_no,
+                        word,
+                        "a segment header must begin its line; put the '==' header on a line of its own",
+                    ));
+                }
+                if i > 0 && is_definition(word) {
+                    return Err(misplaced_definition(line_no, word));
+                }
+                size += width(word);
+            }
+            if let Some(s) = layout.segments.get_mut(segment) {
+                s.size += size;
+            }
+        }
+        if layout.segments.is_empty() {
+            return Err(Error::whole(
+                "the input holds no segment, so there is nothing to translate; a program starts \
+                 with a header such as '== code 0x09000000'",
+            ));
+        }
+        if !layout.segments.iter().any(Segment::is_code) {
+            return Err(Error::whole(
+                "no 'code' segment; instructions must live under a '== code <address>' header",
+            ));
+        }
+        layout.place_segments()?;
+        layout.entry = layout.entry_address()?;
+        Ok(layout)
+    }
+
+    /// Reads a header (`== NAME ADDRESS`, the `==` already taken) and
+    /// returns the segment it opens.
+    fn segment_header(
+        &mut self,
+        line_no: u64,
+        mut words: impl Iterator<Item = &'a [u8]>,
+        current: Option<usize>,
+        by_name: &mut HashMap<&'a [u8], usize>,
+        by_address: &mut HashMap<u32, usize>,
+    ) -> Result<usize, Error> {
+        let Some(name) = words.next() else {
+            return Err(Error::at(
+                line_no,
+                b"==",
+                "'==' must be followed by a segment name and, the first time, its start address \
+                 (for example '== code 0x09000000')",
+            ));
+        };
+        if let Some(&known) = by_name.get(name) {
+            // A re-opening header: its address is ignored (decision 12).
+            // Bytes are written in input order, so a segment can only go on
+            // where it stopped, before another segment begins.
+            if current != Some(known) {
+                return Err(Error::at(
+                    line_no,
+                    name,
+                    format!(
+                        "segment '{}' is opened again after another segment; survey needs each \
+                         segment in one piece, as assort writes it",
+                        printable(name)
+                    ),
+                ));
+            }
+            return Ok(known);
+        }
+        let shown = printable(name);
+        let Some(address_word) = words.next() else {
+            let example = if name == b"code" { "0x09000000" } else { "0x0a000000" };
+            let also = if name == b"data" {
+                " (every program needs a data segment, even an empty one)"
+            } else {
+                ""
+            };
+            return Err(Error::at(
+                line_no,
+                name,
+                format!(
+                    "the first header of segment '{shown}' gives no start address; write for \
+                     example '== {shown} {example}'{also}"
+                ),
+            ));
+        };
+        let requested = match number::parse(Word::new(address_word).text) {
+            Ok(value) => value as u32,
+            Err(e) => {
+                return Err(Error::at(
+                    line_no,
+                    address_word,
+                    format!(
+                        "the start address of segment '{shown}' {e}; write it like '0x09000000' \
+                         (lowercase hex, at most 32 bits)"
+                    ),
+                ))
+            }
+        };
+        let index = self.segments.len();
+        if let Some(&other) = by_address.get(&requested) {
+            let other = &self.segments[other];
+            return Err(Error::at(
+                line_no,
+                address_word,
+                format!(
+                    "segment '{shown}' starts at 0x{requested:08x}, the same address as segment \
+                     '{}' (line {}); give each segment its own address",
+                    printable(other.name),
+                    other.header_line
+                ),
+            ));
+        }
+        by_address.insert(requested, index);
+        by_name.insert(name, index);
+        self.segments.push(Segment {
+            name,
+            address_word,
+            header_line: line_no,
+            requested,
+            size: 0,
+            file_offset: 0,
+            address: 0,
+        });
+        Ok(index)
+    }
+
+    /// Records the label that `word` (`NAME:`) defines at the current end
+    /// of `segment`.
+    fn define_label(&mut self, line_no: u64, word: &'a [u8], segment: usize) -> Result<(), Error> {
+        if memchr::memchr(b'/', word).is_some() {
+            return Err(Error::at(
+                line_no,
+                word,
+                "a label definition is a plain 'NAME:' without '/' or metadata (CONTRACT decision 13)",
+            ));
+        }
+        let name = &word[..word.len() - 1];
+        check_label_name(line_no, word, name)?;
+        let Some(seg) = self.segments.get(segment) else {
+            return Err(Error::at(line_no, word, "internal error: label outside any segment"));
+        };
+        if name == b"Entry" && !seg.is_code() {
+            return Err(Error::at(
+                line_no,
+                word,
+                format!(
+                    "'Entry' is defined in segment '{}'; it must label an instruction in the \
+                     'code' segment",
+                    printable(seg.name)
+                ),
+            ));
+        }
+        let label = Label { segment, offset: seg.size, line: line_no };
+        if let Some(earlier) = self.labels.insert(name, label) {
+            if name != b"Entry" {
+                return Err(self.duplicate(name, earlier, label));
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for a second definition of `name`.
+    fn duplicate(&self, name: &[u8], earlier: Label, later: Label) -> Error {
+        let shown = printable(name);
+        let segment_name = |i: usize| self.segments.get(i).map_or(String::new(), |s| printable(s.name));
+        if name == b"run-tests" {
+            // `tests` appends its own run-tests after the user's, so name
+            // the user's line.
+            return Error::at(
+                earlier.line,
+                name,
+                "'run-tests' is generated from the test- functions and may not be defined by hand",
+            );
+        }
+        let message = if earlier.segment == later.segment {
+            format!("label '{shown}' is already defined at line {}; a label may be defined only once", earlier.line)
+        } else {
+            format!(
+                "'{shown}' is already defined in segment '{}' at line {}; a name may label only one place",
+                segment_name(earlier.segment),
+                earlier.line
+            )
+        };
+        Error::at(later.line, name, message)
+    }
+
+    /// Pass 2: file offsets and addresses of the segments (2.5), checked.
+    fn place_segments(&mut self) -> Result<(), Error> {
+        let count = self.segments.len() as u64;
+        if count > u64::from(u16::MAX) {
+            return Err(Error::whole(format!("{count} segments; an ELF file holds at most 65535")));
+        }
+        let mut file_offset = ELF_HEADER_SIZE + PROGRAM_HEADER_SIZE * count;
+        for segment in &mut self.segments {
+            let address = (segment.requested & !0xfff) | (file_offset & 0xfff) as u32;
+            if segment.requested < ADJUSTED_FROM && address != segment.requested {
+                return Err(Error::at(
+                    segment.header_line,
+                    segment.address_word,
+                    format!(
+                        "segment '{}' at 0x{:08x} cannot be loaded: its file offset is 0x{file_offset:x}, \
+                         so an address below 0x08000000 must end in 0x{:03x} (or use an address \
+                         >= 0x08000000, which is adjusted automatically)",
+                        printable(segment.name),
+                        segment.requested,
+                        file_offset & 0xfff
+                    ),
+                ));
+            }
+            segment.file_offset = file_offset;
+            segment.address = address;
+            file_offset += segment.size;
+        }
+        if file_offset > u64::from(u32::MAX) {
+            return Err(Error::whole("the program is larger than 4 GiB, too large for a 32-bit ELF file"));
+        }
+        Ok(())
+    }
+
+    /// The address of `Entry`, which must be defined in `code`.
+    fn entry_address(&self) -> Result<u32, Error> {
+        let Some(entry) = self.labels.get(&b"Entry"[..]) else {
+            return Err(Error::whole(
+                "no 'Entry' label in the code segment, so the program has no starting point; \
+                 put 'Entry:' before its first instruction",
+            ));
+        };
+        Ok(self.address_of(entry))
+    }
+
+    fn address_of(&self, label: &Label) -> u32 {
+        let base = self.segments.get(label.segment).map_or(0, |s| s.address);
+        base.wrapping_add(label.offset as u32)
+    }
+}
+
+/// The error for a label definition that is not the first word of its line.
+fn misplaced_definition(line_no: u64, word: &[u8]) -> Error {
+    let w = Word::new(word);
+    if w.has_any_metadata() {
+        let datum = w.datum();
+        let bare = datum.strip_suffix(b":").unwrap_or(datum);
+        let mut fixed = bare.to_vec();
+        fixed.extend_from_slice(&word[datum.len()..]);
+        return Error::at(
+            line_no,
+            word,
+            format!("refer to labels without the ':' (write '{}')", printable(&fixed)),
+        );
+    }
+    Error::at(
+        line_no,
+        word,
+        "a label definition must be the first word on its line, and stand alone there; put it \
+         on a line of its own",
+    )
+}
+
+/// Refuses the names the C++ translator refuses (`language.md` 7.1,
+/// CONTRACT decision 14).
+fn check_label_name(line_no: u64, word: &[u8], name: &[u8]) -> Result<(), Error> {
+    let shown = printable(name);
+    let problem = match name {
+        [] => "is empty".to_string(),
+        [b'0', b'x', ..] => "looks like a hex number".to_string(),
+        [b'0'..=b'9', ..] => "starts with a digit and could be read as a number".to_string(),
+        [b'-', ..] => "starts with '-' and could be read as a negative number".to_string(),
+        [_, _] => "is two characters long and could be read as a hex byte".to_string(),
+        _ => return Ok(()),
+    };
+    Err(Error::at(line_no, word, format!("label '{shown}' {problem}; pick another name")))
+}
+
+/// Writes `bytes` as hex text, each byte followed by a space, then a line feed.
+fn push_hex_line(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        number::push_hex_byte(out, b);
+        out.push(b' ');
+    }
+    out.push(b'\n');
+}
+
+/// The 52-byte ELF header (2.7.1).
+fn elf_header(layout: &Layout, out: &mut Vec<u8>) {
+    let mut h = [0u8; 52];
+    h[..8].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1, 0]);
+    h[0x10..0x18].copy_from_slice(&[2, 0, 3, 0, 1, 0, 0, 0]);
+    h[0x18..0x1c].copy_from_slice(&layout.entry.to_le_bytes());
+    h[0x1c..0x20].copy_from_slice(&(ELF_HEADER_SIZE as u32).to_le_bytes());
+    h[0x28..0x2a].copy_from_slice(&(ELF_HEADER_SIZE as u16).to_le_bytes());
+    h[0x2a..0x2c].copy_from_slice(&(PROGRAM_HEADER_SIZE as u16).to_le_bytes());
+    h[0x2c..0x2e].copy_from_slice(&(layout.segments.len() as u16).to_le_bytes());
+    push_hex_line(out, &h);
+}
+
+/// One 32-byte program header (2.7.2): loaded, readable, executable only
+/// for `code`.
+fn program_header(segment: &Segment, out: &mut Vec<u8>) {
+    let flags: u32 = if segment.is_code() { 5 } else { 6 };
+    let fields = [
+        1,
+        segment.file_offset as u32,
+        segment.address,
+        segment.address,
+        segment.size as u32,
+        segment.size as u32,
+        flags,
+        0x1000,
+    ];
+    let mut h = [0u8; 32];
+    for (chunk, field) in h.chunks_exact_mut(4).zip(fields) {
+        chunk.copy_from_slice(&field.to_le_bytes());
+    }
+    push_hex_line(out, &h);
+}
+
+/// What a code line's opcode says about its displacements (decision 15).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opcode {
+    /// `e8`, `e9`, `0f 82`..`0f 8f`: the disp32 is relative.
+    NearJump,
+    /// `eb`, `72`..`7f`: the disp8 is relative.
+    ShortJump,
+    /// Anything else: a displacement belongs to a ModR/M operand.
+    Other,
+}
+
+/// The opcode of a code line: its first word, or first two for `0f xx`,
+/// looked up in the opcode table. An opcode's own displacement (its tail,
+/// not a ModR/M one) is always relative: `e8`, `e9`, `0f 82`..`0f 8f` take
+/// a disp32, `eb` and `72`..`7f` a disp8.
+fn opcode_of(line: &[u8]) -> Opcode {
+    let mut words = words::instruction_words(line);
+    let opcode = match words.next().and_then(hex_byte) {
+        Some(opcodes::TWO_BYTE_PREFIX) => words.next().and_then(hex_byte).and_then(opcodes::two_byte),
+        Some(byte) => opcodes::one_byte(byte),
+        None => None,
+    };
+    match opcode.map(|o| o.tail) {
+        Some(Tail::Disp32) => Opcode::NearJump,
+        Some(Tail::Disp8) => Opcode::ShortJump,
+        _ => Opcode::Other,
+    }
+}
+
+/// The byte a word of two lowercase hex digits spells, as `pack` writes
+/// opcodes.
+fn hex_byte(word: &[u8]) -> Option<u8> {
+    if word.len() != 2 {
+        return None;
+    }
+    number::parse(word).ok().and_then(|v| u8::try_from(v).ok())
+}
+
+/// Pass 3: every line's bytes, references resolved (2.7.3).
+fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap) -> Result<(), Error> {
+    let mut headers = layout.headers.iter();
+    let mut current: Option<usize> = None;
+    let mut fill = vec![0u64; layout.segments.len()];
+    for (line_no, line) in lines(text) {
+        let mut words = words::instruction_words(line);
+        let first = words.next();
+        match first {
+            Some(b"==") => {
+                current = headers.next().copied();
+                continue;
+            }
+            Some(word) if is_definition(word) => continue,
+            _ => {}
+        }
+        if let (Some(first), Some(segment)) = (first, current) {
+            let start = fill.get(segment).copied().unwrap_or(0);
+            let place = Place { layout, line_no, segment, line };
+            let mut offset = start;
+            for word in std::iter::once(first).chain(words) {
+                if word.len() == 2 {
+                    out.extend_from_slice(word);
+                    out.push(b' ');
+                } else {
+                    let (value, width) = place.resolve(word, start)?;
+                    push_le(out, value, width);
+                }
+                offset += width(word);
+            }
+            if let Some(f) = fill.get_mut(segment) {
+                *f = offset;
+            }
+        }
+        out.push(b'\n');
+        line_map.next_output_from(line_no);
+    }
+    Ok(())
+}
+
+/// The line a reference stands on, and what it needs to know about it.
+struct Place<'l, 'a> {
+    layout: &'l Layout<'a>,
+    line_no: u64,
+    segment: usize,
+    line: &'a [u8],
+}
+
+/// The operand types a reference may carry.
+const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
+
+impl Place<'_, '_> {
+    /// The value of reference `word` and its width in bytes; `start` is
+    /// the line's offset in its segment.
+    fn resolve(&self, word: &[u8], start: u64) -> Result<(u32, usize), Error> {
+        let w = Word::new(word);
+        let name = w.datum();
+        let fail = |message: String| Err(Error::at(self.line_no, word, message));
+        if name.is_empty() {
+            return fail("has no value before its '/'; write a label name or a number there".into());
+        }
+        if number::looks_like_number(name) {
+            return fail(
+                "is a number where survey expects packed bytes ('2a') or a label reference; \
+                 numbers are packed by pack"
+                    .into(),
+            );
+        }
+        let mut types = w.metadata().filter(|m| OPERAND_TYPES.contains(m));
+        let shown = Shown(name);
+        let kind: &[u8] = match (types.next(), types.next()) {
+            (None, _) => {
+                return fail(format!(
+                    "label reference without an operand type; write '{shown}/imm32' for its address"
+                ))
+            }
+            (Some(one), None) => one,
+            (Some(_), Some(_)) => {
+                return fail("has more than one operand type; give a label reference exactly one".into())
+            }
+        };
+        let Some(label) = self.layout.labels.get(name) else {
+            return fail(format!("label '{shown}' is not defined anywhere"));
+        };
+        let here = self.layout.segments.get(self.segment);
+        let in_code = here.is_some_and(Segment::is_code);
+        let target = self.layout.segments.get(label.segment);
+        let to_code = target.is_some_and(Segment::is_code);
+        let address = self.layout.address_of(label);
+        let opcode = if in_code { opcode_of(self.line) } else { Opcode::Other };
+        if !to_code {
+            let segment = Shown(target.map_or(&b""[..], |s| s.name));
+            return match kind {
+                b"imm32" => Ok((address, 4)),
+                b"disp32" if in_code && opcode == Opcode::NearJump => fail(format!(
+                    "'{shown}' is a label in segment '{segment}' (line {}), not code, so it cannot \
+                     be the target of a call or jump",
+                    label.line
+                )),
+                b"disp32" => Ok((address, 4)),
+                _ => fail(format!(
+                    "'{shown}' is a label in segment '{segment}' (line {}); its address takes 32 \
+                     bits, so refer to it with /imm32 (or /disp32 in a ModR/M operand)",
+                    label.line
+                )),
+            };
+        }
+        match kind {
+            b"imm32" => Ok((address, 4)),
+            b"disp32" | b"disp8" if !in_code => fail(format!(
+                "'{shown}' is a code label; outside the code segment it can only be used as an \
+                 absolute address, '{shown}/imm32'"
+            )),
+            b"disp32" if opcode == Opcode::NearJump => {
+                let distance = self.distance(label, start);
+                Ok((distance as u32, 4))
+            }
+            b"disp32" if opcode == Opcode::ShortJump => fail(format!(
+                "a short jump (eb, 7x) takes an 8-bit displacement: write '{shown}/disp8', or use \
+                 a near jump (e9, 0f 8x) for '/disp32'"
+            )),
+            b"disp32" => fail(format!(
+                "'{shown}' is a code label; as the disp32 of a ModR/M operand it would be encoded \
+                 as a relative offset where the CPU expects an address (use /disp32 only on calls \
+                 and jumps: e8, e9, 0f 8x)"
+            )),
+            b"disp8" if opcode == Opcode::ShortJump => {
+                let distance = self.distance(label, start);
+                if !(-0x80..=0x7f).contains(&distance) {
+                    return fail(format!(
+                        "'{shown}' is {} bytes away, too far for a disp8 (-0x80..0x7f); use a \
+                         disp32 jump (e9 or 0f 8x)",
+                        signed_hex(distance)
+                    ));
+                }
+                Ok((distance as u32, 1))
+            }
+            b"disp8" if opcode == Opcode::NearJump => fail(format!(
+                "calls and near jumps (e8, e9, 0f 8x) take a 32-bit displacement: write '{shown}/disp32'"
+            )),
+            b"disp8" => fail(format!(
+                "'{shown}' is a code label; a disp8 to it is only meaningful on a short jump \
+                 (eb, 7x), not in a ModR/M operand"
+            )),
+            _ => fail(format!(
+                "'{shown}' is a code label; refer to it with /imm32 (its address), /disp32 (calls \
+                 and jumps) or /disp8 (short jumps)"
+            )),
+        }
+    }
+
+    /// From the end of this line to `label`, both in the line's segment.
+    fn distance(&self, label: &Label, start: u64) -> i64 {
+        let end = start + words::instruction_words(self.line).map(width).sum::<u64>();
+        label.offset as i64 - end as i64
+    }
+}
+
+/// Bytes shown in a message, converted only when the message is made.
+struct Shown<'a>(&'a [u8]);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&printable(self.0))
+    }
+}
+
+/// A table keyed by names that borrow from the input.
+type Names<'a, V> = HashMap<&'a [u8], V, BuildHasherDefault<NameHasher>>;
+
+/// A fast hash for label names (the multiply-rotate step of rustc's
+/// FxHasher, then a final mix). The std hasher resists crafted collisions, which matters
+/// for servers, not for a program's own labels, and costs a tenth of the
+/// run time on large inputs.
+#[derive(Default, Clone, Copy)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut hash = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            hash = (hash.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            hash = (hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply only carries upwards, and the table picks buckets by
+        // the low bits: mix the high bits down (murmur3's finalizer).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+}
+
+/// Appends `value`'s low `width` bytes, little-endian, each followed by a space.
+fn push_le(out: &mut Vec<u8>, value: u32, width: usize) {
+    for byte in value.to_le_bytes().into_iter().take(width) {
+        number::push_hex_byte(out, byte);
+        out.push(b' ');
+    }
+}
+
+fn signed_hex(value: i64) -> String {
+    if value < 0 {
+        format!("-0x{:x}", value.unsigned_abs())
+    } else {
+        format!("0x{value:x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn survey(text: &str) -> Result<String, Error> {
+        let mut out = Vec::new();
+        run(&mut text.as_bytes(), &mut out, &mut LineMap::off())?;
+        Ok(String::from_utf8(out).expect("survey writes ASCII"))
+    }
+
+    /// The output's body: the lines after the ELF and program headers.
+    fn body_of(text: &str) -> Vec<String> {
+        let out = survey(text).unwrap_or_else(|e| panic!("{e}"));
+        let segments = text.lines().filter(|l| l.split_whitespace().next() == Some("==")).count();
+        out.lines().skip(1 + segments).map(String::from).collect()
+    }
+
+    /// The 32-bit little-endian field at byte `at` of output line `line`.
+    fn field(text: &str, line: usize, at: usize) -> u32 {
+        let out = survey(text).unwrap_or_else(|e| panic!("{e}"));
+        let bytes: Vec<u8> = out
+            .lines()
+            .nth(line)
+            .expect("line exists")
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+            .collect();
+        u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    fn error(text: &str) -> Error {
+        match survey(text) {
+            Ok(out) => panic!("expected an error, got:\n{out}"),
+            Err(e) => e,
+        }
+    }
+
+    const CODE: &str = "== code 0x09000000\nEntry:\n";
+
+    #[test]
+    fn segment_address_keeps_its_page_and_takes_the_low_bits_of_the_file_offset() {
+        let text = "== code 0x0900abcd\nEntry:\n01 02 03\n== data 0x0a000fff\n04\n";
+        // Two segments: code at file offset 0x74, data at 0x77.
+        assert_eq!(field(text, 1, 4), 0x74);
+        assert_eq!(field(text, 1, 8), 0x0900_a074);
+        assert_eq!(field(text, 2, 4), 0x77);
+        assert_eq!(field(text, 2, 8), 0x0a00_0077);
+        assert_eq!(field(text, 0, 0x18), 0x0900_a074, "e_entry");
+    }
+
+    #[test]
+    fn addresses_below_0x08000000_must_already_match_the_file_offset() {
+        assert_eq!(field("== code 0x54\nEntry:\n01\n", 1, 8), 0x54);
+        let e = error("== code 0x1000\nEntry:\n01\n");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("must end in 0x054"), "{e}");
+    }
+
+    #[test]
+    fn negative_addresses_are_32_bit_patterns() {
+        assert_eq!(field("== code -0x1000\nEntry:\n", 1, 8), 0xffff_f054);
+    }
+
+    #[test]
+    fn only_the_segment_named_code_is_executable() {
+        let text = "== code 0x09000000\nEntry:\n== Code 0x0a000000\n== data 0x0b000000\n";
+        assert_eq!(field(text, 1, 0x18), 5);
+        assert_eq!(field(text, 2, 0x18), 6);
+        assert_eq!(field(text, 3, 0x18), 6);
+    }
+
+    #[test]
+    fn entry_may_be_defined_twice_and_the_last_definition_wins() {
+        let text = "== code 0x09000000\nEntry:\n90\nEntry:\n90\n";
+        assert_eq!(field(text, 0, 0x18), 0x0900_0055);
+    }
+
+    #[test]
+    fn entry_must_be_in_code() {
+        let e = error("== code 0x09000000\n90\n== data 0x0a000000\nEntry:\n00\n");
+        assert_eq!(e.line, Some(4));
+        let e = error("== code 0x09000000\n90\n");
+        assert_eq!(e.line, None, "no Entry at all is about the whole program");
+    }
+
+    #[test]
+    fn a_program_needs_a_segment_and_a_code_segment() {
+        assert_eq!(error("").line, None);
+        assert_eq!(error("# only a comment\n").line, None);
+        let e = error("== data 0x0a000000\nx:\n00\n");
+        assert!(e.message.contains("no 'code' segment"), "{e}");
+    }
+
+    #[test]
+    fn nothing_may_come_before_the_first_header() {
+        assert_eq!(error("01\n== code 0x09000000\nEntry:\n").line, Some(1));
+        assert_eq!(error("Entry:\n== code 0x09000000\n").line, Some(1));
+        assert!(survey("# comment first\n\n== code 0x09000000\nEntry:\n").is_ok());
+    }
+
+    #[test]
+    fn header_and_label_lines_vanish_and_comment_lines_become_empty() {
+        let text = "# c\n== code 0x09000000\n\nEntry:  # start\n  01   02  # two bytes\n";
+        assert_eq!(body_of(text), ["", "", "01 02 "]);
+    }
+
+    #[test]
+    fn a_final_line_without_line_feed_still_gets_one() {
+        assert!(survey(&format!("{CODE}01 02")).unwrap().ends_with("\n01 02 \n"));
+    }
+
+    #[test]
+    fn fillers_and_line_metadata_are_not_read() {
+        assert_eq!(body_of(&format!("{CODE}. 01 . 02 :meta Entry/disp8\n")), ["01 02 "]);
+    }
+
+    #[test]
+    fn two_character_words_are_copied_for_hex_to_check() {
+        assert_eq!(body_of(&format!("{CODE}zz AB\n")), ["zz AB "]);
+    }
+
+    #[test]
+    fn every_whitespace_separates_words() {
+        assert_eq!(body_of(&format!("{CODE}\t01\x0b02\x0c03\r\n")), ["01 02 03 "]);
+    }
+
+    #[test]
+    fn displacements_count_from_the_end_of_the_line() {
+        let text = format!("{CODE}eb Entry/disp8\ne8 next/disp32\n90\nnext:\nc3\n");
+        assert_eq!(body_of(&text), ["eb fe ", "e8 01 00 00 00 ", "90 ", "c3 "]);
+    }
+
+    #[test]
+    fn two_byte_jumps_are_relative() {
+        let text = format!("{CODE}0f 84 Entry/disp32\n");
+        assert_eq!(body_of(&text), ["0f 84 fa ff ff ff "]);
+    }
+
+    #[test]
+    fn displacements_ignore_segments_placed_before_code() {
+        let text = "== data 0x0a000000\n00 00 00 00\n== code 0x09000000\nEntry:\neb Entry/disp8\n";
+        assert_eq!(body_of(text), ["00 00 00 00 ", "eb fe "]);
+    }
+
+    #[test]
+    fn a_disp8_of_minus_0x80_fits_and_minus_0x81_does_not() {
+        let pad = "05 00 00 00 00\n".repeat(25); // 125 bytes
+        assert!(survey(&format!("{CODE}90\n{pad}eb Entry/disp8\n")).is_ok());
+        let e = error(&format!("{CODE}90 90\n{pad}eb Entry/disp8\n"));
+        assert_eq!(e.line, Some(29));
+        assert!(e.message.contains("-0x81"), "{e}");
+    }
+
+    #[test]
+    fn imm32_is_the_absolute_address_of_any_label() {
+        let text = "== code 0x09000000\nEntry:\nb8 Entry/imm32\n== data 0x0a000000\nx:\nEntry/imm32 x/imm32\n";
+        assert_eq!(body_of(text), ["b8 74 00 00 09 ", "74 00 00 09 79 00 00 0a "]);
+    }
+
+    #[test]
+    fn a_data_label_as_disp32_is_absolute_except_on_calls_and_jumps() {
+        let text = "== code 0x09000000\nEntry:\n8b 0d x/disp32\n== data 0x0a000000\nx:\n00\n";
+        assert_eq!(body_of(text), ["8b 0d 7a 00 00 0a ", "00 "]);
+        let e = error("== code 0x09000000\nEntry:\ne8 x/disp32\n== data 0x0a000000\nx:\n00\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("cannot be the target of a call or jump"), "{e}");
+    }
+
+    #[test]
+    fn a_data_label_takes_only_imm32_or_disp32() {
+        for word in ["x/disp8", "x/imm8", "x/imm16", "x/disp16"] {
+            let e = error(&format!("{CODE}cd {word}\n== data 0x0a000000\nx:\n00\n"));
+            assert_eq!(e.line, Some(3), "{word}");
+        }
+    }
+
+    #[test]
+    fn a_code_label_as_a_modrm_displacement_is_an_error() {
+        assert_eq!(error(&format!("{CODE}8b 0d Entry/disp32\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}8b 4d Entry/disp8\n")).line, Some(3));
+    }
+
+    #[test]
+    fn a_code_label_in_data_is_only_an_absolute_address() {
+        let e = error(&format!("{CODE}90\n== data 0x0a000000\nEntry/disp32\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("Entry/imm32"), "{e}");
+    }
+
+    #[test]
+    fn a_code_label_takes_only_imm32_disp32_or_disp8() {
+        for word in ["Entry/imm8", "Entry/disp16", "Entry/imm16"] {
+            assert_eq!(error(&format!("{CODE}cd {word}\n")).line, Some(3), "{word}");
+        }
+    }
+
+    #[test]
+    fn a_reference_needs_exactly_one_operand_type() {
+        assert!(error(&format!("{CODE}b8 Entry\n")).message.contains("without an operand type"));
+        assert!(error(&format!("{CODE}b8 Entry/imm32/imm8\n")).message.contains("more than one"));
+        assert_eq!(body_of(&format!("{CODE}b8 Entry/imm32/pointer\n")), ["b8 54 00 00 09 "]);
+    }
+
+    #[test]
+    fn numbers_must_come_packed() {
+        for word in ["0x12/imm32", "100", "-1/imm32", "5"] {
+            let e = error(&format!("{CODE}b8 {word}\n"));
+            assert!(e.message.contains("is a number"), "{word}: {e}");
+        }
+        assert!(error(&format!("{CODE}b8 /imm32\n")).message.contains("no value"));
+    }
+
+    #[test]
+    fn an_undefined_label_is_reported_at_the_reference() {
+        let e = error(&format!("{CODE}90\ne8 nowhere/disp32\n"));
+        assert_eq!((e.line, e.word.as_deref()), (Some(4), Some(&b"nowhere/disp32"[..])));
+        assert!(e.message.contains("'nowhere' is not defined"), "{e}");
+    }
+
+    #[test]
+    fn a_label_defined_twice_is_reported_at_the_second_definition() {
+        let e = error(&format!("{CODE}again:\n90\nagain:\n"));
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn a_name_may_not_label_both_code_and_data() {
+        let e = error(&format!("{CODE}thing:\n90\n== data 0x0a000000\nthing:\n00\n"));
+        assert_eq!(e.line, Some(6));
+        assert!(e.message.contains("segment 'code'"), "{e}");
+    }
+
+    #[test]
+    fn a_hand_written_run_tests_is_reported_where_the_user_wrote_it() {
+        let e = error(&format!("{CODE}run-tests:\nc3\nrun-tests:\nc3\n"));
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn a_label_stands_alone_on_its_line() {
+        assert_eq!(error(&format!("{CODE}start: 01 02\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}01 here:\n")).line, Some(3));
+        assert_eq!(error("== code 0x09000000\nEntry:\n== data 0x0a000000\nPair: 05 06\n").line, Some(4));
+        assert_eq!(body_of(&format!("{CODE}here:  # fine\n01\n")), ["01 "]);
+    }
+
+    #[test]
+    fn a_label_definition_carries_no_metadata() {
+        assert_eq!(error(&format!("{CODE}loop:/disp8\n")).line, Some(3));
+        assert_eq!(error(&format!("{CODE}test-a:/x\n")).line, Some(3));
+        let e = error(&format!("{CODE}e9 done:/disp32\ndone:\n"));
+        assert!(e.message.contains("without the ':'"), "{e}");
+    }
+
+    #[test]
+    fn label_names_that_look_like_numbers_are_refused() {
+        for name in ["xy", "1st", "0xfeed", "-step"] {
+            assert_eq!(error(&format!("{CODE}{name}:\n")).line, Some(3), "{name}");
+        }
+        for name in ["a", "$xy", "abc", "a:b"] {
+            assert!(survey(&format!("{CODE}{name}:\n")).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_header_begins_its_line() {
+        let e = error(&format!("{CODE}cd 80 == data 0x0a000000\n"));
+        assert_eq!((e.line, e.word.as_deref()), (Some(3), Some(&b"=="[..])));
+    }
+
+    #[test]
+    fn a_first_header_needs_a_name_and_a_valid_address() {
+        assert_eq!(error("==\n").line, Some(1));
+        assert_eq!(error("== # x\n").line, Some(1));
+        for address in ["", "0x", "-", "0X09000000", "0x0900000A", "0x09000000zz", "1234567890"] {
+            let e = error(&format!("{CODE}== data {address}\n"));
+            assert_eq!(e.line, Some(3), "{address:?}");
+        }
+        assert!(survey(&format!("{CODE}== data 9000000a\n")).is_ok());
+    }
+
+    #[test]
+    fn a_reopening_header_continues_its_segment_and_its_address_is_ignored() {
+        let text = "== code 0x09000000\nEntry:\n01\n== code junk\n02\n";
+        assert!(survey(text).unwrap().ends_with("\n01 \n02 \n"));
+        assert_eq!(field(text, 1, 0x10), 2, "code size");
+        let e = error("== code 0x09000000\nEntry:\n== data 0x0a000000\n== code\n");
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn two_segments_may_not_start_at_the_same_address() {
+        let e = error("== code 0x09000000\nEntry:\n== data 9000000\n");
+        assert_eq!((e.line, e.word.as_deref()), (Some(3), Some(&b"9000000"[..])));
+    }
+
+    #[test]
+    fn the_line_map_covers_copied_lines_only() {
+        let mut map = LineMap::in_memory();
+        let text = b"== code 0x09000000\nEntry:\n01\n# c\n== data 0x0a000000\n02\n";
+        run(&mut &text[..], &mut Vec::new(), &mut map).unwrap();
+        // ELF header and two program headers are made up; then input lines
+        // 3, 4 and 6.
+        assert_eq!(map.finish_to_string(), "4 3 2\n6 6 1\n");
+    }
 }
