@@ -154,8 +154,18 @@ impl Gen {
     /// A string literal, with escapes and odd characters now and then.
     fn string(&mut self) -> String {
         const WORDS: [&str; 12] = [
-            "hello", "world", "error:", "value", "  two  spaces", "#hash", "a/b", "x:y", "tab\there",
-            "Mu", "SubX", ".",
+            "hello",
+            "world",
+            "error:",
+            "value",
+            "  two  spaces",
+            "#hash",
+            "a/b",
+            "x:y",
+            "tab\there",
+            "Mu",
+            "SubX",
+            ".",
         ];
         let mut s = String::from("\"");
         let n = 1 + self.rng.below(5);
@@ -163,7 +173,8 @@ impl Gen {
             if i > 0 {
                 s.push(' ');
             }
-            s.push_str(*self.rng.pick(&WORDS));
+            let word = *self.rng.pick(&WORDS);
+            s.push_str(word);
             match self.rng.below(8) {
                 0 => s.push_str("\\n"),
                 1 => s.push_str("\\\"q\\\""),
@@ -273,7 +284,8 @@ impl Gen {
         match self.rng.below(24) {
             0 => {
                 let r = self.rng.below(8);
-                let (op, what) = *self.rng.pick(&[(0x40, "increment"), (0x48, "decrement"), (0x50, "push"), (0x58, "pop-to")]);
+                let (op, what) =
+                    *self.rng.pick(&[(0x40, "increment"), (0x48, "decrement"), (0x50, "push"), (0x58, "pop-to")]);
                 self.line(&format!("{:x}/{what}-{}", op + r, REGS[r as usize]));
             }
             1 => {
@@ -530,7 +542,7 @@ impl Gen {
                         1 => write!(s, "{}/imm32", self.some_func()).unwrap(),
                         2 if self.rng.one_in(4) => write!(s, "{}/imm32", self.string()).unwrap(),
                         3 => write!(s, "{}/imm8", num(self.rng.below(0x180) as i64 - 0x80)).unwrap(),
-                        4 => write!(s, "{:02x}/{}", 0x61 + self.rng.below(26), "letter").unwrap(),
+                        4 => write!(s, "{:02x}/letter", 0x61 + self.rng.below(26)).unwrap(),
                         5 | 6 => write!(s, "{:02x}", self.rng.below(0x100)).unwrap(),
                         _ => write!(s, "{}/imm32", num(self.rng.below(1 << 32) as i64)).unwrap(),
                     }
@@ -659,7 +671,11 @@ fn generate(seed: u64, size: u64, w: &mut impl Write) -> io::Result<()> {
     let mut segment_turn = 0u64;
     loop {
         // A stretch of code: a few functions, some of them tests.
-        g.out.push_str(if g.rng.one_in(2) { "\n== code\n" } else { "\n== code 0x09000000  # re-opened; the address is ignored\n" });
+        g.out.push_str(if g.rng.one_in(2) {
+            "\n== code\n"
+        } else {
+            "\n== code 0x09000000  # re-opened; the address is ignored\n"
+        });
         for _ in 0..1 + g.rng.below(6) {
             g.function();
         }
@@ -668,7 +684,7 @@ fn generate(seed: u64, size: u64, w: &mut impl Write) -> io::Result<()> {
         g.out.push_str("\n== data\n");
         let items = 1 + g.rng.below(4);
         g.data_items(items);
-        if segment_turn % 5 == 0 {
+        if segment_turn.is_multiple_of(5) {
             g.out.push_str("\n== rodata\n");
             let c = g.consts;
             g.consts += 1;
