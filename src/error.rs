@@ -6,7 +6,7 @@
 //! its own prints, for example:
 //!
 //! ```text
-//! pack: line 7: 'bb/copy-to-ebx': missing /imm32 operand (copy imm32 to EBX)
+//! pack: line 7: 'bb/copy-to-ebx' needs a /imm32 operand (copy imm32 to EBX)
 //! ```
 //!
 //! `scripts/ntranslate` reads that shape back (`PHASE: line N: MESSAGE`),
@@ -93,7 +93,7 @@ impl Error {
         if let Some(word) = &self.word {
             // "'0x1g' is not ..." reads as a sentence; other messages follow
             // the word after a colon.
-            let sentence = ["is ", "has ", "does ", "looks ", "starts ", "may "]
+            let sentence = ["is ", "has ", "does ", "looks ", "starts ", "may ", "needs "]
                 .iter()
                 .any(|verb| self.message.starts_with(verb));
             let gap = if sentence { " " } else { ": " };

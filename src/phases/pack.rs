@@ -581,7 +581,10 @@ impl<'a> Instruction<'a> {
             .chain(opcode.tail.operand())
         {
             if opcode.requires(op) && !ops.has(op) {
-                let mut m = format!("missing /{} operand ({})", op.name(), opcode.name);
+                let mut m = format!("needs a /{} operand ({})", op.name(), opcode.name);
+                if matches!(op, Operand::Disp8 | Operand::Disp32) {
+                    m.push_str("; give a label or a number");
+                }
                 if op == Operand::Subop && ops.has(Operand::R32) {
                     m.push_str("; its reg field holds a subop, not an r32");
                 }
@@ -1010,7 +1013,7 @@ mod tests {
     #[test]
     fn typed_0f_af_is_accepted() {
         assert_eq!(bytes("0f af/multiply 3/mod 1/rm32 0/r32"), "0f af c1");
-        assert!(rejects("0f af").contains("missing /mod"));
+        assert!(rejects("0f af").contains("needs a /mod"));
     }
 
     #[test]
@@ -1036,13 +1039,13 @@ mod tests {
 
     #[test]
     fn operands_must_be_those_the_opcode_takes() {
-        assert!(rejects("cd").contains("missing /imm8"));
+        assert!(rejects("cd").contains("needs a /imm8"));
         assert!(rejects("eb $x/disp32").contains("takes a disp8"));
         assert!(rejects("40 1/imm8").contains("takes no operands"));
         assert!(rejects("50 3/mod 0/rm32").contains("no ModR/M byte"));
-        assert!(rejects("89 0/rm32 3/r32").contains("missing /mod"));
-        assert!(rejects("89 3/mod 3/r32").contains("missing /rm32"));
-        assert!(rejects("81 3/mod 0/rm32 1/imm32").contains("missing /subop"));
+        assert!(rejects("89 0/rm32 3/r32").contains("needs a /mod"));
+        assert!(rejects("89 3/mod 3/r32").contains("needs a /rm32"));
+        assert!(rejects("81 3/mod 0/rm32 1/imm32").contains("needs a /subop"));
         assert!(rejects("81 3/mod 0/rm32 0/r32 1/imm32").contains("not an r32"));
         assert!(rejects("89 0/subop 3/mod 0/rm32 1/r32").contains("does not take a subop"));
         assert!(rejects("eb 2/disp16").contains("disp16"));

@@ -824,8 +824,9 @@ impl Place<'_, '_> {
                  (eb, 7x), not in a ModR/M operand"
             )),
             _ => fail(format!(
-                "'{shown}' is a code label; refer to it with /imm32 (its address), /disp32 (calls \
-                 and jumps) or /disp8 (short jumps)"
+                "'{shown}' is a code label and cannot be used as {}: refer to it with /imm32 (its \
+                 address), /disp32 (calls and jumps) or /disp8 (short jumps)",
+                Shown(kind)
             )),
         }
     }
