@@ -126,6 +126,9 @@ impl fmt::Display for Error {
     }
 }
 
+/// The longest word (or instruction) a message quotes in full.
+pub const SHOWN_AT_MOST: usize = 100;
+
 /// Marks a reference to line `line` of the phase's input, for use inside a
 /// message: shown as `line N` when the phase runs on its own, and as the
 /// user's `FILE:LINE` through `ntranslate`.
@@ -156,8 +159,14 @@ impl std::error::Error for Error {}
 
 /// Shows arbitrary bytes on one line: printable ASCII as it is, everything
 /// else (TAB, CR, NUL, bytes >= 0x80, invalid UTF-8) as `\xNN`, so that a
-/// message never breaks a terminal or the `FILE:LINE:` shape.
+/// message never breaks a terminal or the `FILE:LINE:` shape. A word longer
+/// than [`SHOWN_AT_MOST`] bytes is cut, with its length said, so that a
+/// message stays one readable line even for a 100 MB word.
 pub fn printable(bytes: &[u8]) -> String {
+    if bytes.len() > SHOWN_AT_MOST {
+        let cut = SHOWN_AT_MOST - 20;
+        return format!("{}... ({} bytes)", printable(&bytes[..cut]), bytes.len());
+    }
     let mut shown = String::with_capacity(bytes.len());
     for &b in bytes.as_bytes() {
         if (0x20..0x7f).contains(&b) {
@@ -201,5 +210,13 @@ mod tests {
     #[test]
     fn unprintable_bytes_are_escaped() {
         assert_eq!(printable(b"a\tb\xff\x00"), "a\\x09b\\xff\\x00");
+    }
+
+    #[test]
+    fn long_words_are_cut() {
+        assert_eq!(printable(&[b'a'; SHOWN_AT_MOST]).len(), SHOWN_AT_MOST);
+        let shown = printable(&vec![b'a'; 100 << 20]);
+        assert!(shown.ends_with("... (104857600 bytes)"), "{shown}");
+        assert!(shown.len() < 2 * SHOWN_AT_MOST);
     }
 }

@@ -308,6 +308,9 @@ fn badly_worded(e: &Error, phase: &str) -> Option<String> {
     if shown.is_empty() || e.message.trim().is_empty() {
         return Some("an empty message".into());
     }
+    if shown.len() > 2000 {
+        return Some(format!("a message of {} bytes: {}...", shown.len(), &shown[..200]));
+    }
     if let Some(c) = shown.chars().find(|c| !(' '..='~').contains(c)) {
         return Some(format!("message holds {c:?}: {shown:?}"));
     }
