@@ -62,6 +62,7 @@ pub fn main(phase: &Phase) -> ExitCode {
         },
         None => LineMap::off(),
     };
+    let line_map_on = line_map.is_on();
     let mut input = BufReader::with_capacity(IO_BUFFER, io::stdin().lock());
     let mut output = BufWriter::with_capacity(IO_BUFFER, io::stdout().lock());
     let result = (phase.run)(&mut input, &mut output, &mut line_map)
@@ -77,7 +78,11 @@ pub fn main(phase: &Phase) -> ExitCode {
         },
         Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_BROKEN_PIPE),
         Err(e) => {
-            eprintln!("{}: {e}", phase.name);
+            if line_map_on {
+                eprintln!("{}: {}", phase.name, e.for_line_map(phase.name));
+            } else {
+                eprintln!("{}: {e}", phase.name);
+            }
             ExitCode::from(if e.io_kind.is_some() { EXIT_USAGE } else { EXIT_INVALID })
         }
     }

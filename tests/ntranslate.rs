@@ -154,3 +154,75 @@ fn help_and_version() {
     let version = ntranslate(dir.path(), &["--version"]);
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("ntranslate (subx) "));
 }
+
+#[test]
+fn a_reference_to_another_line_names_its_file_and_line() {
+    let a = format!("{CODE}f:\n  c3/return\n");
+    let b = "== code\n# again\nf:\n  c3/return\n";
+    let dir = project(&[("a.subx", &a), ("b.subx", b), ("c.subx", DATA)]);
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx", "b.subx", "c.subx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("b.subx:3: error: "), "{err}");
+    assert!(err.contains("'f' is already defined at a.subx:6"), "{err}");
+    assert!(!err.contains('\x01'), "{err:?}");
+}
+
+#[test]
+fn a_phase_alone_names_lines_of_its_own_input() {
+    let input = "== code 0x09000000\nf:\nc3\nf:\n";
+    let run = |args: &[&str]| {
+        let mut child = Command::new(bin_dir().join("survey"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run survey");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+        String::from_utf8_lossy(&child.wait_with_output().expect("wait").stderr).into_owned()
+    };
+    let alone = run(&[]);
+    assert!(alone.starts_with("survey: line 4: "), "{alone}");
+    assert!(alone.contains("already defined at line 2"), "{alone}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let map = dir.path().join("map");
+    let marked = run(&["--line-map", map.to_str().expect("path")]);
+    assert!(marked.contains("already defined at \x012\x01"), "{marked:?}");
+}
+
+#[test]
+fn a_program_without_a_data_segment_is_told_so() {
+    let dir = project(&[("a.subx", CODE)]);
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("a.subx: error: no 'data' segment"), "{err}");
+    assert!(!err.contains("if generated"), "{err}");
+}
+
+#[test]
+fn an_empty_program_is_told_so() {
+    let dir = project(&[("a.subx", "# only a comment\n\n")]);
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("a.subx: error: the program is empty"), "{err}");
+    assert!(!dir.path().join("prog.elf").exists());
+}
+
+#[test]
+fn string_literals_are_named_by_their_text() {
+    let code = CODE.replace("Entry:\n", "Entry:\n  eb/jump  \"oops\"/disp8\n");
+    let dir = project(&[("a.subx", &code), ("b.subx", DATA)]);
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx", "b.subx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("a.subx:3: error: string literal \"oops\""), "{err}");
+    assert!(!err.contains("_string"), "{err}");
+    let dir = project(&[("a.subx", &code)]);
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]);
+    let err = stderr(&out);
+    assert!(err.starts_with("a.subx: error: string literal \"oops\" needs a data segment"), "{err}");
+}

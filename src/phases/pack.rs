@@ -496,12 +496,29 @@ impl<'a> Instruction<'a> {
     fn untyped_word(&self, opcode: &Opcode, first: &[u8], word: &[u8], ops: &Operands<'_>) -> Error {
         let w = Word::new(word);
         let datum = w.datum();
-        let mut why = format!("has no operand type, in {}", self.quoted());
         if word == b"==" {
-            why.push_str("; '==' may only begin a line: put the segment header on a line of its own");
-        } else if is_label_definition(word) {
-            why.push_str("; a label definition must stand alone on its line, as its first word");
-        } else if let Some((item, guess)) = w.metadata().find_map(|m| near_operand_type(m).map(|g| (m, g))) {
+            return Error::at(
+                self.number,
+                word,
+                format!(
+                    "may only begin a line, but here it follows '{}'; put the segment header on a line of its own",
+                    self.before(word)
+                ),
+            );
+        }
+        if is_label_definition(word) {
+            return Error::on_line(
+                self.number,
+                format!(
+                    "label definition '{}' must be the first word on its line, and alone there; \
+                     put it on a line of its own (here it follows '{}')",
+                    printable(word),
+                    self.before(word)
+                ),
+            );
+        }
+        let mut why = format!("has no operand type, in {}", self.quoted());
+        if let Some((item, guess)) = w.metadata().find_map(|m| near_operand_type(m).map(|g| (m, g))) {
             why.push_str(&format!("; '{}' is not an operand type: did you mean '/{}'?", printable(item), guess.name()));
             if item.contains(&b'#') {
                 why.push_str(" ('#' starts a comment only after whitespace)");
@@ -567,7 +584,10 @@ impl<'a> Instruction<'a> {
             .chain(opcode.tail.operand())
         {
             if opcode.requires(op) && !ops.has(op) {
-                let mut m = format!("missing /{} operand ({})", op.name(), opcode.name);
+                let mut m = format!("needs a /{} operand ({})", op.name(), opcode.name);
+                if matches!(op, Operand::Disp8 | Operand::Disp32) {
+                    m.push_str("; give a label or a number");
+                }
                 if op == Operand::Subop && ops.has(Operand::R32) {
                     m.push_str("; its reg field holds a subop, not an r32");
                 }
@@ -589,12 +609,12 @@ impl<'a> Instruction<'a> {
                     return Err(Error::at(
                         n,
                         word,
-                        format!("{} must be a number 0-{max}, not a label (in {})", op.name(), self.quoted()),
+                        format!("{} must be {}, not a label (in {})", op.name(), field_range(op.name(), max), self.quoted()),
                     ));
                 }
                 let value = number::parse(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
                 if !(0..=max).contains(&value) {
-                    return Err(Error::at(n, word, format!("is out of range; {} must be 0-{max}", op.name())));
+                    return Err(Error::at(n, word, format!("is out of range; {} must be {}", op.name(), field_range(op.name(), max))));
                 }
                 ops.values[op.index()] = Some(value);
             } else if looks_like_number(datum) {
@@ -706,6 +726,13 @@ impl<'a> Instruction<'a> {
     /// surrounding whitespace), quoted.
     fn quoted(&self) -> String {
         format!("'{}'", printable(self.text()))
+    }
+
+    /// The instruction's words before `word`, one of them, as written.
+    fn before(&self, word: &[u8]) -> String {
+        let text = self.text();
+        let end = offset_in(text, word);
+        printable(text.get(..end).unwrap_or_default().trim_ascii_end())
     }
 
     fn text(&self) -> &'a [u8] {
@@ -989,7 +1016,7 @@ mod tests {
     #[test]
     fn typed_0f_af_is_accepted() {
         assert_eq!(bytes("0f af/multiply 3/mod 1/rm32 0/r32"), "0f af c1");
-        assert!(rejects("0f af").contains("missing /mod"));
+        assert!(rejects("0f af").contains("needs a /mod"));
     }
 
     #[test]
@@ -1015,13 +1042,13 @@ mod tests {
 
     #[test]
     fn operands_must_be_those_the_opcode_takes() {
-        assert!(rejects("cd").contains("missing /imm8"));
+        assert!(rejects("cd").contains("needs a /imm8"));
         assert!(rejects("eb $x/disp32").contains("takes a disp8"));
         assert!(rejects("40 1/imm8").contains("takes no operands"));
         assert!(rejects("50 3/mod 0/rm32").contains("no ModR/M byte"));
-        assert!(rejects("89 0/rm32 3/r32").contains("missing /mod"));
-        assert!(rejects("89 3/mod 3/r32").contains("missing /rm32"));
-        assert!(rejects("81 3/mod 0/rm32 1/imm32").contains("missing /subop"));
+        assert!(rejects("89 0/rm32 3/r32").contains("needs a /mod"));
+        assert!(rejects("89 3/mod 3/r32").contains("needs a /rm32"));
+        assert!(rejects("81 3/mod 0/rm32 1/imm32").contains("needs a /subop"));
         assert!(rejects("81 3/mod 0/rm32 0/r32 1/imm32").contains("not an r32"));
         assert!(rejects("89 0/subop 3/mod 0/rm32 1/r32").contains("does not take a subop"));
         assert!(rejects("eb 2/disp16").contains("disp16"));
@@ -1052,8 +1079,8 @@ mod tests {
     #[test]
     fn values_must_fit_their_fields() {
         assert!(rejects("89 4/mod 0/rm32 1/r32").contains("mod must be 0-3"));
-        assert!(rejects("89 3/mod 8/rm32 1/r32").contains("rm32 must be 0-7"));
-        assert!(rejects("89 3/mod 0/rm32 -1/r32").contains("r32 must be 0-7"));
+        assert!(rejects("89 3/mod 8/rm32 1/r32").contains("rm32 must be a register number 0-7"));
+        assert!(rejects("89 3/mod 0/rm32 -1/r32").contains("r32 must be a register number 0-7"));
         assert!(rejects("8b 0/mod 4/rm32 0/base 4/index -1/scale 0/r32").contains("scale must be 0-3"));
         assert!(rejects("cd 0x100/imm8").contains("imm8"));
         assert!(rejects("cd -0x81/imm8").contains("imm8"));
@@ -1182,5 +1209,14 @@ mod tests {
             }
             let _ = run(&mut &text[..], &mut Vec::new(), &mut LineMap::off());
         }
+    }
+}
+
+/// The values a ModR/M or SIB bit field may take, in words.
+fn field_range(name: &str, max: i64) -> String {
+    match name {
+        "rm32" | "r32" | "base" | "index" => format!("a register number 0-{max}"),
+        "scale" => format!("0-{max}, the log2 of the multiplier (for 1, 2, 4, 8)"),
+        _ => format!("0-{max}"),
     }
 }

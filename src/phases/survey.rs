@@ -58,7 +58,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, Write};
 
-use crate::error::{printable, Error};
+use crate::error::{line_ref, printable, Error};
 use crate::line_map::LineMap;
 use crate::number;
 use crate::opcodes::{self, Tail};
@@ -136,6 +136,8 @@ struct Label {
 
 /// Segments and labels, with their final addresses.
 struct Layout<'a> {
+    /// The whole input, for messages that describe a string literal.
+    text: &'a [u8],
     segments: Vec<Segment<'a>>,
     labels: Names<'a, Label>,
     /// For each header line, in input order: the segment it opens.
@@ -186,7 +188,7 @@ fn width(word: &[u8]) -> u64 {
 impl<'a> Layout<'a> {
     /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
     fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
-        let mut layout = Layout { segments: Vec::new(), labels: Names::default(), headers: Vec::new(), entry: 0 };
+        let mut layout = Layout { text, segments: Vec::new(), labels: Names::default(), headers: Vec::new(), entry: 0 };
         let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
         let mut by_address: HashMap<u32, usize> = HashMap::new();
         let mut current: Option<usize> = None;
@@ -194,7 +196,8 @@ impl<'a> Layout<'a> {
             let mut words = words::instruction_words(line);
             let Some(first) = words.next() else { continue };
             if first == b"==" {
-                let opened = layout.segment_header(line_no, words, current, &mut by_name, &mut by_address)?;
+                let rest = &text[(line.as_ptr() as usize - text.as_ptr() as usize + line.len()).min(text.len())..];
+                let opened = layout.segment_header(line_no, words, current, rest, &mut by_name, &mut by_address)?;
                 layout.headers.push(opened);
                 current = Some(opened);
                 continue;
@@ -266,6 +269,7 @@ impl<'a> Layout<'a> {
         line_no: u64,
         mut words: impl Iterator<Item = &'a [u8]>,
         current: Option<usize>,
+        rest: &'a [u8],
         by_name: &mut HashMap<&'a [u8], usize>,
         by_address: &mut HashMap<u32, usize>,
     ) -> Result<usize, Error> {
@@ -302,14 +306,20 @@ impl<'a> Layout<'a> {
             } else {
                 ""
             };
-            return Err(Error::at(
+            let error = Error::at(
                 line_no,
                 name,
                 format!(
                     "the first header of segment '{shown}' gives no start address; write for \
                      example '== {shown} {example}'{also}"
                 ),
-            ));
+            );
+            if name != b"data" {
+                return Err(error);
+            }
+            // dquotes always appends a bare '== data' header for its strings:
+            // if that is this one, the user wrote no data segment at all.
+            return Err(error.if_generated(self.without_data_segment(rest)));
         };
         let requested = match number::parse(Word::new(address_word).text) {
             Ok(value) => value as u32,
@@ -332,9 +342,9 @@ impl<'a> Layout<'a> {
                 address_word,
                 format!(
                     "segment '{shown}' starts at 0x{requested:08x}, the same address as segment \
-                     '{}' (line {}); give each segment its own address",
+                     '{}' ({}); give each segment its own address",
                     printable(other.name),
-                    other.header_line
+                    line_ref(other.header_line)
                 ),
             ));
         }
@@ -359,7 +369,10 @@ impl<'a> Layout<'a> {
             return Err(Error::at(
                 line_no,
                 word,
-                "a label definition is a plain 'NAME:' without '/' or metadata (CONTRACT decision 13)",
+                format!(
+                    "a label definition may not have an operand type or other metadata; write just '{}:'",
+                    printable(&word[..memchr::memchr(b'/', word).unwrap_or(word.len())].strip_suffix(b":").unwrap_or(word))
+                ),
             ));
         }
         let name = &word[..word.len() - 1];
@@ -394,22 +407,22 @@ impl<'a> Layout<'a> {
         if name == b"run-tests" {
             // `tests` appends its own run-tests after the user's, so name
             // the user's line.
-            return Error::at(
+            return Error::on_line(
                 earlier.line,
-                name,
-                "'run-tests' is generated from the test- functions and may not be defined by hand",
+                "'run-tests' is generated automatically, calling every test- function, and may not \
+                 be defined by hand; rename this function",
             );
         }
         let message = if earlier.segment == later.segment {
-            format!("label '{shown}' is already defined at line {}; a label may be defined only once", earlier.line)
+            format!("label '{shown}' is already defined at {}; a label may be defined only once", line_ref(earlier.line))
         } else {
             format!(
-                "'{shown}' is already defined in segment '{}' at line {}; a name may label only one place",
+                "'{shown}' is already defined in segment '{}' at {}; a name may label only one place",
                 segment_name(earlier.segment),
-                earlier.line
+                line_ref(earlier.line)
             )
         };
-        Error::at(later.line, name, message)
+        Error::on_line(later.line, message)
     }
 
     /// Pass 2: file offsets and addresses of the segments (2.5), checked.
@@ -456,6 +469,41 @@ impl<'a> Layout<'a> {
         Ok(self.address_of(entry))
     }
 
+    /// What to say when the `data` header at hand was appended by
+    /// `dquotes` rather than written: `rest` is the input after it.
+    fn without_data_segment(&self, rest: &[u8]) -> String {
+        let first_string = lines(rest).find_map(|(_, line)| {
+            let first = words::instruction_words(line).next()?;
+            let name = first.strip_suffix(b":")?;
+            is_string_label(name).then_some(name)
+        });
+        match first_string {
+            Some(name) => format!(
+                "{} needs a data segment to live in; add a header such as '== data 0x0a000000' \
+                 (an empty data segment is fine)",
+                self.describe(name, rest)
+            ),
+            None if self.segments.is_empty() => "the program is empty: it holds no segment, so there is \
+                 nothing to translate; a program starts with a header such as '== code 0x09000000'"
+                .to_string(),
+            None => "no 'data' segment; add a header such as '== data 0x0a000000' (an empty data \
+                     segment is fine)"
+                .to_string(),
+        }
+    }
+
+    /// A label as a message names it: `'counter'`, or for the label
+    /// `dquotes` gave a string literal, `string literal "hi"`. `text` holds
+    /// the label's definition.
+    fn describe(&self, name: &[u8], text: &[u8]) -> String {
+        if is_string_label(name) {
+            if let Some(literal) = string_literal(text, name) {
+                return format!("string literal {literal}");
+            }
+        }
+        format!("'{}'", printable(name))
+    }
+
     fn address_of(&self, label: &Label) -> u32 {
         let base = self.segments.get(label.segment).map_or(0, |s| s.address);
         base.wrapping_add(label.offset as u32)
@@ -497,6 +545,50 @@ fn check_label_name(line_no: u64, word: &[u8], name: &[u8]) -> Result<(), Error>
         _ => return Ok(()),
     };
     Err(Error::at(line_no, word, format!("label '{shown}' {problem}; pick another name")))
+}
+
+/// Is `name` one that `dquotes` gives a string literal, `_string<digits>`?
+/// Users may not define such names (dquotes refuses them).
+fn is_string_label(name: &[u8]) -> bool {
+    name.strip_prefix(b"_string").is_some_and(|digits| !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+}
+
+/// The string literal that label `name` holds in `text`, quoted and
+/// escaped as the user would write it (shortened when long), from the
+/// bytes after its definition: a 4-byte length, then the characters.
+fn string_literal(text: &[u8], name: &[u8]) -> Option<String> {
+    let mut lines = lines(text).map(|(_, line)| line);
+    lines.find(|line| {
+        let mut words = words::instruction_words(line);
+        words.next().and_then(|w| w.strip_suffix(b":")) == Some(name)
+    })?;
+    let mut bytes = Vec::new();
+    'lines: for line in lines {
+        for word in words::instruction_words(line) {
+            let &[high, low] = word else { break 'lines };
+            let digit = |c: u8| (c as char).to_digit(16);
+            let (Some(high), Some(low)) = (digit(high), digit(low)) else { break 'lines };
+            bytes.push((high * 16 + low) as u8);
+            if bytes.len() >= 4 + 40 {
+                break 'lines;
+            }
+        }
+    }
+    let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let chars = bytes.get(4..)?;
+    let shown = &chars[..chars.len().min(length).min(30)];
+    let mut text = String::from("\"");
+    for &b in shown {
+        match b {
+            b'\n' => text.push_str("\\n"),
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            0x20..=0x7e => text.push(b as char),
+            _ => text.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    text.push_str(if length > shown.len() { "...\"" } else { "\"" });
+    Some(text)
 }
 
 /// Writes `bytes` as hex text, each byte followed by a space, then a line feed.
@@ -637,7 +729,14 @@ impl Place<'_, '_> {
     fn resolve(&self, word: &[u8], start: u64) -> Result<(u32, usize), Error> {
         let w = Word::new(word);
         let name = w.datum();
-        let fail = |message: String| Err(Error::at(self.line_no, word, message));
+        // A string literal is named by its text, never by its label.
+        let fail = |message: String| {
+            if is_string_label(name) {
+                Err(Error::on_line(self.line_no, message))
+            } else {
+                Err(Error::at(self.line_no, word, message))
+            }
+        };
         if name.is_empty() {
             return fail("has no value before its '/'; write a label name or a number there".into());
         }
@@ -651,6 +750,13 @@ impl Place<'_, '_> {
         let mut types = w.metadata().filter(|m| OPERAND_TYPES.contains(m));
         let shown = Shown(name);
         let kind: &[u8] = match (types.next(), types.next()) {
+            (None, _) if is_string_label(name) => {
+                let literal = self.layout.describe(name, self.layout.text);
+                let written = literal.trim_start_matches("string literal ");
+                return fail(format!(
+                    "{literal} in a data segment must be written as '{written}/imm32' (its address, 4 bytes)"
+                ));
+            }
             (None, _) => {
                 return fail(format!(
                     "label reference without an operand type; write '{shown}/imm32' for its address"
@@ -662,7 +768,8 @@ impl Place<'_, '_> {
             }
         };
         let Some(label) = self.layout.labels.get(name) else {
-            return fail(format!("label '{shown}' is not defined anywhere"));
+            let kind = Shown(kind);
+            return fail(format!("label '{shown}' is not defined anywhere (used as {kind})"));
         };
         let here = self.layout.segments.get(self.segment);
         let in_code = here.is_some_and(Segment::is_code);
@@ -671,19 +778,28 @@ impl Place<'_, '_> {
         let address = self.layout.address_of(label);
         let opcode = if in_code { opcode_of(self.line) } else { Opcode::Other };
         if !to_code {
-            let segment = Shown(target.map_or(&b""[..], |s| s.name));
+            let segment = target.map_or(&b""[..], |s| s.name);
+            // "... and cannot be called or jumped to"
+            let what = if is_string_label(name) {
+                format!("{} is data and", self.layout.describe(name, self.layout.text))
+            } else if segment == b"data" {
+                format!("'{shown}' is a data label (defined at {}) and", line_ref(label.line))
+            } else {
+                format!("'{shown}' is a label in segment '{}' (defined at {}) and", Shown(segment), line_ref(label.line))
+            };
+            let typed = Shown(kind);
             return match kind {
                 b"imm32" => Ok((address, 4)),
                 b"disp32" if in_code && opcode == Opcode::NearJump => fail(format!(
-                    "'{shown}' is a label in segment '{segment}' (line {}), not code, so it cannot \
-                     be the target of a call or jump",
-                    label.line
+                    "{what} cannot be called or jumped to: calls and jumps (e8, e9, 0f 8x) need a code label"
                 )),
                 b"disp32" => Ok((address, 4)),
+                b"disp8" if in_code && opcode == Opcode::ShortJump => fail(format!(
+                    "{what} cannot be a jump target (disp8): jumps need a code label"
+                )),
                 _ => fail(format!(
-                    "'{shown}' is a label in segment '{segment}' (line {}); its address takes 32 \
-                     bits, so refer to it with /imm32 (or /disp32 in a ModR/M operand)",
-                    label.line
+                    "{what} cannot be used as {typed}: its address takes 32 bits, so refer to it \
+                     with /imm32 (or /disp32 in a ModR/M operand)"
                 )),
             };
         }
@@ -725,8 +841,9 @@ impl Place<'_, '_> {
                  (eb, 7x), not in a ModR/M operand"
             )),
             _ => fail(format!(
-                "'{shown}' is a code label; refer to it with /imm32 (its address), /disp32 (calls \
-                 and jumps) or /disp8 (short jumps)"
+                "'{shown}' is a code label and cannot be used as {}: refer to it with /imm32 (its \
+                 address), /disp32 (calls and jumps) or /disp8 (short jumps)",
+                Shown(kind)
             )),
         }
     }
@@ -964,7 +1081,7 @@ mod tests {
         assert_eq!(body_of(text), ["8b 0d 7a 00 00 0a ", "00 "]);
         let e = error("== code 0x09000000\nEntry:\ne8 x/disp32\n== data 0x0a000000\nx:\n00\n");
         assert_eq!(e.line, Some(3));
-        assert!(e.message.contains("cannot be the target of a call or jump"), "{e}");
+        assert!(e.message.contains("cannot be called or jumped to"), "{e}");
     }
 
     #[test]
@@ -1022,7 +1139,7 @@ mod tests {
     fn a_label_defined_twice_is_reported_at_the_second_definition() {
         let e = error(&format!("{CODE}again:\n90\nagain:\n"));
         assert_eq!(e.line, Some(5));
-        assert!(e.message.contains("line 3"), "{e}");
+        assert!(e.to_string().contains("already defined at line 3"), "{e}");
     }
 
     #[test]
