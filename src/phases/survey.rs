@@ -28,7 +28,8 @@
 //!
 //! `survey` needs the whole input before it can write anything (a reference
 //! may point forward, and the headers need every segment's size), so it
-//! reads all of it once into one buffer; labels borrow their names from it.
+//! reads all of it once into one buffer; segments borrow their names from
+//! it, labels keep copies of theirs (see [`Names`]).
 //!
 //! `docs/walkthrough.md` ("Phase 5: `survey`") shows `survey` at work on a
 //! whole program, between the phase before it and the one after.
@@ -139,7 +140,7 @@ struct Layout<'a> {
     /// The whole input, for messages that describe a string literal.
     text: &'a [u8],
     segments: Vec<Segment<'a>>,
-    labels: Names<'a, Label>,
+    labels: Names<Label>,
     /// For each header line, in input order: the segment it opens.
     headers: Vec<usize>,
     entry: u32,
@@ -188,7 +189,10 @@ fn width(word: &[u8]) -> u64 {
 impl<'a> Layout<'a> {
     /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
     fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
-        let mut layout = Layout { text, segments: Vec::new(), labels: Names::default(), headers: Vec::new(), entry: 0 };
+        // A capacity hint, so that the table rarely grows while it fills:
+        // one label per 2 KB of input (a larger table costs more cache misses).
+        let labels = Names::with_capacity_and_hasher(text.len() / 2048, Default::default());
+        let mut layout = Layout { text, segments: Vec::new(), labels, headers: Vec::new(), entry: 0 };
         let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
         let mut by_address: HashMap<u32, usize> = HashMap::new();
         let mut current: Option<usize> = None;
@@ -392,7 +396,7 @@ impl<'a> Layout<'a> {
             ));
         }
         let label = Label { segment, offset: seg.size, line: line_no };
-        if let Some(earlier) = self.labels.insert(name, label) {
+        if let Some(earlier) = self.labels.insert(name.into(), label) {
             if name != b"Entry" {
                 return Err(self.duplicate(name, earlier, label));
             }
@@ -864,8 +868,11 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
-/// A table keyed by names that borrow from the input.
-type Names<'a, V> = HashMap<&'a [u8], V, BuildHasherDefault<NameHasher>>;
+/// A table keyed by names copied out of the input when they are defined.
+/// Keys that borrowed from the input made every lookup's key comparison a
+/// cache miss somewhere in the whole input (and superlinear time); the
+/// copies sit together in a small part of the heap that stays cached.
+type Names<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<NameHasher>>;
 
 /// A fast hash for label names (the multiply-rotate step of rustc's
 /// FxHasher, then a final mix). The std hasher resists crafted collisions, which matters
