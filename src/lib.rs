@@ -28,6 +28,7 @@ pub mod line_map;
 pub mod number;
 pub mod opcodes;
 pub mod phases;
+pub mod read;
 pub mod words;
 
 pub use error::Error;

@@ -52,6 +52,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
+use crate::read;
 use crate::words::{is_space, line_start, LineStart, Word};
 
 /// `--help` text.
@@ -81,7 +82,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     let mut line_number: u64 = 0;
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+        if read::read_line(input, &mut line)? == 0 {
             break;
         }
         line_number += 1;

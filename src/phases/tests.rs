@@ -42,6 +42,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::Error;
 use crate::line_map::LineMap;
+use crate::read;
 use crate::words::{line_start, LineStart};
 
 /// `--help` text.
@@ -68,7 +69,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     let mut ends_with_newline = true;
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+        if read::read_line(input, &mut line)? == 0 {
             break;
         }
         line_number += 1;
