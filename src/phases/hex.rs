@@ -107,6 +107,16 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, _line_map: &mut Line
                     }
                 }
             }
+            // Fast path: survey writes bytes as two digits side by side, so
+            // with no digit pending, a digit pair is a whole byte at once.
+            if pending.is_none() && i + 1 < chunk.len() {
+                let pair = (CLASSES[usize::from(chunk[i])], CLASSES[usize::from(chunk[i + 1])]);
+                if let (Class::Digit(high), Class::Digit(low)) = pair {
+                    bytes.push(high << 4 | low);
+                    i += 2;
+                    continue;
+                }
+            }
             let b = chunk[i];
             match CLASSES[usize::from(b)] {
                 Class::Digit(value) => match pending.take() {
