@@ -53,7 +53,7 @@ use std::io::{BufRead, Write};
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::read;
-use crate::words::{is_space, line_start, LineStart, Word};
+use crate::words::{is_space, line_start, word_len, LineStart, Word};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -158,7 +158,7 @@ fn rewrite_line(
             at += literal.end;
             continue;
         }
-        let word = &rest[..rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len())];
+        let word = &rest[..word_len(rest)];
         if first == b':' {
             in_line_metadata = true;
         }
