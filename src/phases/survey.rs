@@ -540,7 +540,9 @@ fn misplaced_definition(line_no: u64, word: &[u8]) -> Error {
 /// Refuses the names the C++ translator refuses (`language.md` 7.1,
 /// CONTRACT decision 14).
 fn check_label_name(line_no: u64, word: &[u8], name: &[u8]) -> Result<(), Error> {
-    let shown = printable(name);
+    // Converted only when shown: survey checks every label, and making a
+    // String each time was an allocation per label.
+    let shown = Shown(name);
     let problem = match name {
         [] => "is empty".to_string(),
         [b'0', b'x', ..] => "looks like a hex number".to_string(),
