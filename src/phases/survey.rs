@@ -785,6 +785,13 @@ impl Place<'_, '_> {
         let address = self.layout.address_of(label);
         let opcode = if in_code { opcode_of(self.line) } else { Opcode::Other };
         if !to_code {
+            // The valid uses first: `what` below may scan the whole input
+            // (describe), which on every reference made survey quadratic.
+            match kind {
+                b"imm32" => return Ok((address, 4)),
+                b"disp32" if !(in_code && opcode == Opcode::NearJump) => return Ok((address, 4)),
+                _ => {}
+            }
             let segment = target.map_or(&b""[..], |s| s.name);
             // "... and cannot be called or jumped to"
             let what = if is_string_label(name) {
