@@ -168,7 +168,7 @@ fn random_tokens(rng: &mut Rng) -> Vec<u8> {
         if rng.chance(8) {
             // Metadata on anything.
             let metadata: [&[u8]; 5] = [b"/imm32", b"/disp8", b"/x", b"/", b":"];
-            let chosen: &[u8] = *rng.pick(&metadata[..]);
+            let chosen = *rng.pick(&metadata[..]);
             text.extend_from_slice(chosen);
         }
         text.extend_from_slice(rng.pick(SEPARATORS).as_bytes());
@@ -286,10 +286,7 @@ fn check(index: usize, input: &[u8], seed: u64, case: u64, found: &mut Findings)
             found.accepted += 1;
             return Some(out);
         }
-        Ok((Err(e), _, _)) => match badly_worded(&e, name) {
-            None => return None,
-            Some(why) => why,
-        },
+        Ok((Err(e), _, _)) => badly_worded(&e, name)?,
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/robustness");
     let file = dir.join(format!("{name}-{seed}-{case}.bin"));
@@ -315,7 +312,7 @@ fn badly_worded(e: &Error, phase: &str) -> Option<String> {
         return Some(format!("message holds {c:?}: {shown:?}"));
     }
     let marked = e.for_line_map(phase);
-    if marked.matches('\x01').count() % 2 != 0 {
+    if !marked.matches('\x01').count().is_multiple_of(2) {
         return Some(format!("unpaired line reference: {marked:?}"));
     }
     if shown.contains("internal error") {

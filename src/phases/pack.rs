@@ -927,6 +927,15 @@ fn number_message(e: NumberError, datum: &[u8]) -> String {
     }
 }
 
+/// The values a ModR/M or SIB bit field may take, in words.
+fn field_range(name: &str, max: i64) -> String {
+    match name {
+        "rm32" | "r32" | "base" | "index" => format!("a register number 0-{max}"),
+        "scale" => format!("0-{max}, the log2 of the multiplier (for 1, 2, 4, 8)"),
+        _ => format!("0-{max}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1209,14 +1218,5 @@ mod tests {
             }
             let _ = run(&mut &text[..], &mut Vec::new(), &mut LineMap::off());
         }
-    }
-}
-
-/// The values a ModR/M or SIB bit field may take, in words.
-fn field_range(name: &str, max: i64) -> String {
-    match name {
-        "rm32" | "r32" | "base" | "index" => format!("a register number 0-{max}"),
-        "scale" => format!("0-{max}, the log2 of the multiplier (for 1, 2, 4, 8)"),
-        _ => format!("0-{max}"),
     }
 }

@@ -376,7 +376,7 @@ impl<'a> Layout<'a> {
                 word,
                 format!(
                     "a label definition may not have an operand type or other metadata; write just '{}:'",
-                    printable(&word[..memchr::memchr(b'/', word).unwrap_or(word.len())].strip_suffix(b":").unwrap_or(word))
+                    printable(word[..memchr::memchr(b'/', word).unwrap_or(word.len())].strip_suffix(b":").unwrap_or(word))
                 ),
             ));
         }
