@@ -55,6 +55,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{self, looks_like_number, push_hex_byte, write_le_hex, NumberError};
 use crate::opcodes::{self, Opcode, Operand, RegField, TWO_BYTE_PREFIX};
+use crate::read;
 use crate::words::{is_comment, is_filler, is_line_metadata, words, Word, Words};
 
 /// `--help` text.
@@ -94,7 +95,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     let mut number: u64 = 0;
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+        if read::read_line(input, &mut line)? == 0 {
             return Ok(());
         }
         number += 1;
