@@ -656,8 +656,8 @@ enum Opcode {
 /// looked up in the opcode table. An opcode's own displacement (its tail,
 /// not a ModR/M one) is always relative: `e8`, `e9`, `0f 82`..`0f 8f` take
 /// a disp32, `eb` and `72`..`7f` a disp8.
-fn opcode_of(line: &[u8]) -> Opcode {
-    let mut words = words::instruction_words(line);
+fn opcode_of(line_words: &[&[u8]]) -> Opcode {
+    let mut words = line_words.iter().copied();
     let opcode = match words.next().and_then(hex_byte) {
         Some(opcodes::TWO_BYTE_PREFIX) => words.next().and_then(hex_byte).and_then(opcodes::two_byte),
         Some(byte) => opcodes::one_byte(byte),
@@ -684,33 +684,34 @@ fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap)
     let mut headers = layout.headers.iter();
     let mut current: Option<usize> = None;
     let mut fill = vec![0u64; layout.segments.len()];
+    // One line's words, taken once and reused for every reference on it.
+    let mut line_words: Vec<&[u8]> = Vec::new();
     for (line_no, line) in lines(text) {
-        let mut words = words::instruction_words(line);
-        let first = words.next();
-        match first {
-            Some(b"==") => {
+        line_words.clear();
+        line_words.extend(words::instruction_words(line));
+        match line_words.first() {
+            Some(&b"==") => {
                 current = headers.next().copied();
                 continue;
             }
             Some(word) if is_definition(word) => continue,
             _ => {}
         }
-        if let (Some(first), Some(segment)) = (first, current) {
+        if let (false, Some(segment)) = (line_words.is_empty(), current) {
             let start = fill.get(segment).copied().unwrap_or(0);
-            let place = Place { layout, line_no, segment, line };
-            let mut offset = start;
-            for word in std::iter::once(first).chain(words) {
+            let end = start + line_words.iter().map(|word| width(word)).sum::<u64>();
+            let place = Place { layout, line_no, segment, words: &line_words, end };
+            for word in &line_words {
                 if word.len() == 2 {
                     out.extend_from_slice(word);
                     out.push(b' ');
                 } else {
-                    let (value, width) = place.resolve(word, start)?;
+                    let (value, width) = place.resolve(word)?;
                     push_le(out, value, width);
                 }
-                offset += width(word);
             }
             if let Some(f) = fill.get_mut(segment) {
-                *f = offset;
+                *f = end;
             }
         }
         out.push(b'\n');
@@ -724,16 +725,19 @@ struct Place<'l, 'a> {
     layout: &'l Layout<'a>,
     line_no: u64,
     segment: usize,
-    line: &'a [u8],
+    /// The line's interpreted words.
+    words: &'l [&'a [u8]],
+    /// The offset, in its segment, of the byte after the line's
+    /// instruction: relative displacements count from there.
+    end: u64,
 }
 
 /// The operand types a reference may carry.
 const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
 
 impl Place<'_, '_> {
-    /// The value of reference `word` and its width in bytes; `start` is
-    /// the line's offset in its segment.
-    fn resolve(&self, word: &[u8], start: u64) -> Result<(u32, usize), Error> {
+    /// The value of reference `word` and its width in bytes.
+    fn resolve(&self, word: &[u8]) -> Result<(u32, usize), Error> {
         let w = Word::new(word);
         let name = w.datum();
         // A string literal is named by its text, never by its label.
@@ -783,7 +787,7 @@ impl Place<'_, '_> {
         let target = self.layout.segments.get(label.segment);
         let to_code = target.is_some_and(Segment::is_code);
         let address = self.layout.address_of(label);
-        let opcode = if in_code { opcode_of(self.line) } else { Opcode::Other };
+        let opcode = if in_code { opcode_of(self.words) } else { Opcode::Other };
         if !to_code {
             // The valid uses first: `what` below may scan the whole input
             // (describe), which on every reference made survey quadratic.
@@ -824,7 +828,7 @@ impl Place<'_, '_> {
                  absolute address, '{shown}/imm32'"
             )),
             b"disp32" if opcode == Opcode::NearJump => {
-                let distance = self.distance(label, start);
+                let distance = self.distance(label);
                 Ok((distance as u32, 4))
             }
             b"disp32" if opcode == Opcode::ShortJump => fail(format!(
@@ -837,7 +841,7 @@ impl Place<'_, '_> {
                  and jumps: e8, e9, 0f 8x)"
             )),
             b"disp8" if opcode == Opcode::ShortJump => {
-                let distance = self.distance(label, start);
+                let distance = self.distance(label);
                 if !(-0x80..=0x7f).contains(&distance) {
                     return fail(format!(
                         "'{shown}' is {} bytes away, too far for a disp8 (-0x80..0x7f); use a \
@@ -863,9 +867,8 @@ impl Place<'_, '_> {
     }
 
     /// From the end of this line to `label`, both in the line's segment.
-    fn distance(&self, label: &Label, start: u64) -> i64 {
-        let end = start + words::instruction_words(self.line).map(width).sum::<u64>();
-        label.offset as i64 - end as i64
+    fn distance(&self, label: &Label) -> i64 {
+        label.offset as i64 - self.end as i64
     }
 }
 
