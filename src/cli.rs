@@ -2,7 +2,7 @@
 //! codes. A binary in `bins/` is one call to [`main`].
 //!
 //! ```text
-//! PHASE [--line-map FILE] < input > output
+//! PHASE [--line-map FILE] [--tee FILE] < input > output
 //! PHASE --help | --version
 //! ```
 //!
@@ -11,8 +11,9 @@
 //! our output went away (as for a filter killed by SIGPIPE, no message).
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::error::Error;
@@ -44,15 +45,15 @@ pub const EXIT_BROKEN_PIPE: u8 = 141;
 /// Runs `phase` as a Unix filter with the process's arguments.
 pub fn main(phase: &Phase) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let line_map_path = match parse_args(phase, &args) {
-        Ok(Some(path)) => path,
+    let options = match parse_args(phase, &args) {
+        Ok(Some(options)) => options,
         Ok(None) => return ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{}: {message}\nTry '{} --help'.", phase.name, phase.name);
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut line_map = match &line_map_path.0 {
+    let mut line_map = match &options.line_map {
         Some(path) => match LineMap::to_file(path) {
             Ok(map) => map,
             Err(e) => {
@@ -62,9 +63,19 @@ pub fn main(phase: &Phase) -> ExitCode {
         },
         None => LineMap::off(),
     };
+    let copy = match &options.tee {
+        Some(path) => match File::create(path) {
+            Ok(file) => Some(Copy { file, path: path.clone() }),
+            Err(e) => {
+                eprintln!("{}: cannot write '{}': {e}", phase.name, path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None => None,
+    };
     let line_map_on = line_map.is_on();
     let mut input = BufReader::with_capacity(IO_BUFFER, io::stdin().lock());
-    let mut output = BufWriter::with_capacity(IO_BUFFER, io::stdout().lock());
+    let mut output = BufWriter::with_capacity(IO_BUFFER, Tee { out: io::stdout().lock(), copy });
     let result = (phase.run)(&mut input, &mut output, &mut line_map)
         .and_then(|()| output.flush().map_err(Error::from));
     let map_result = line_map.finish();
@@ -88,12 +99,17 @@ pub fn main(phase: &Phase) -> ExitCode {
     }
 }
 
-/// The line map path, wrapped so that "run, no map" and "done, exit 0" differ.
-struct MapPath(Option<PathBuf>);
+/// The options of a run.
+struct Options {
+    /// `--line-map FILE`.
+    line_map: Option<PathBuf>,
+    /// `--tee FILE`.
+    tee: Option<PathBuf>,
+}
 
 /// `Ok(None)`: help or version was printed, nothing more to do.
-fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<MapPath>, String> {
-    let mut map = None;
+fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<Options>, String> {
+    let mut options = Options { line_map: None, tee: None };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let text = arg.to_string_lossy();
@@ -106,17 +122,65 @@ fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<MapPath>, Strin
                 println!("{} (subx) {}", phase.name, env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            "--line-map" => {
-                let path = rest.next().ok_or("option '--line-map' needs a file name")?;
-                map = Some(PathBuf::from(path));
+            "--line-map" | "--tee" => {
+                let path = rest.next().ok_or_else(|| format!("option '{text}' needs a file name"))?;
+                options.set(&text, PathBuf::from(path));
             }
-            other => match other.strip_prefix("--line-map=") {
-                Some(path) if !path.is_empty() => map = Some(PathBuf::from(path)),
+            other => match other.split_once('=') {
+                Some((name @ ("--line-map" | "--tee"), path)) if !path.is_empty() => {
+                    options.set(name, PathBuf::from(path));
+                }
                 _ => return Err(format!("unexpected argument '{other}'; the input comes on stdin")),
             },
         }
     }
-    Ok(Some(MapPath(map)))
+    Ok(Some(options))
+}
+
+impl Options {
+    fn set(&mut self, option: &str, path: PathBuf) {
+        match option {
+            "--tee" => self.tee = Some(path),
+            _ => self.line_map = Some(path),
+        }
+    }
+}
+
+/// The phase's output: stdout and, with `--tee`, a copy in a file. Writing
+/// the copy in the phase itself spares a pipeline a `tee` process and one
+/// more pass of every byte through a pipe.
+struct Tee<W: Write> {
+    out: W,
+    copy: Option<Copy>,
+}
+
+struct Copy {
+    file: File,
+    path: PathBuf,
+}
+
+impl Copy {
+    fn error(path: &Path, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("cannot write '{}': {e}", path.display()))
+    }
+}
+
+impl<W: Write> Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.out.write(buf)?;
+        if let Some(copy) = &mut self.copy {
+            copy.file.write_all(&buf[..written]).map_err(|e| Copy::error(&copy.path, e))?;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        if let Some(copy) = &mut self.copy {
+            copy.file.flush().map_err(|e| Copy::error(&copy.path, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// The phase's own help followed by what every phase shares.
@@ -126,6 +190,7 @@ pub fn full_help(phase: &Phase) -> String {
          Options:\n  \
            --line-map FILE  also write, to FILE, which input line each output line\n                   \
                             came from (runs of 'OUT IN COUNT'; scripts/ntranslate uses it)\n  \
+           --tee FILE       also write the output to FILE (as '| tee FILE' would)\n  \
            -h, --help       print this help\n  \
            -V, --version    print the version\n\
          \n\

@@ -72,6 +72,37 @@ fn the_line_map_option_writes_a_map() {
     assert!(map.exists());
 }
 
+#[test]
+fn the_tee_option_writes_a_copy_of_the_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("copy");
+    let input = "== code\nc3 \n== data\n00 \n== code\n90 \n";
+    let expected = "== code\nc3 \n90 \n== data\n00 \n";
+    Command::cargo_bin("assort")
+        .expect("binary")
+        .arg("--tee")
+        .arg(&copy)
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout(expected);
+    assert_eq!(std::fs::read_to_string(&copy).expect("copy written"), expected);
+}
+
+#[test]
+fn a_tee_file_that_cannot_be_written_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for phase in PHASES {
+        Command::cargo_bin(phase)
+            .expect("binary")
+            .arg(format!("--tee={}", dir.path().display()))
+            .write_stdin("")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with(format!("{phase}: cannot write '{}'", dir.path().display())));
+    }
+}
+
 /// The directory holding the six phase binaries cargo built for this test.
 fn bin_dir() -> std::path::PathBuf {
     let hex = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hex"));

@@ -51,9 +51,36 @@ fn several_files_make_one_program() {
     let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx", "b.subx"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(run_elf(&dir.path().join("prog.elf")), 42);
+    // Each phase's text is kept, and is what that phase makes of the one
+    // before it.
+    let mut before = format!("{CODE}{DATA}").into_bytes();
     for phase in ["tests", "dquotes", "assort", "pack", "survey"] {
-        assert!(dir.path().join(format!("prog.{phase}")).exists(), "intermediate .{phase} kept");
+        let kept = fs::read(dir.path().join(format!("prog.{phase}"))).expect("intermediate kept");
+        let alone = Command::new(bin_dir().join(phase))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(&before)?;
+                child.wait_with_output()
+            })
+            .expect("run the phase alone");
+        assert_eq!(kept, alone.stdout, "prog.{phase}");
+        before = kept;
     }
+}
+
+#[test]
+fn an_intermediate_file_that_cannot_be_written_is_told_so() {
+    let dir = project(&[("a.subx", &format!("{CODE}{DATA}"))]);
+    fs::create_dir(dir.path().join("prog.pack")).expect("mkdir");
+    let out = ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("prog.elf: error: cannot write the intermediate files next to it: "), "{err}");
+    assert!(err.contains("prog.pack"), "{err}");
+    assert!(!dir.path().join("prog.elf").exists());
 }
 
 #[test]

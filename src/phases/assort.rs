@@ -34,15 +34,17 @@
 //!   elsewhere it gets an LF, so that it is not glued to the next segment's
 //!   header (input no earlier phase writes; the reference glues them).
 //!
-//! `assort` reads its whole input into memory once (the first segment's
-//! last line may be the input's last), then writes each segment's lines as
-//! slices of it.
+//! `assort` streams: the first segment's lines go out as they come in
+//! (they are output first anyway); only the other segments' lines are held
+//! in memory until the input ends. In a pipeline the phases after `assort`
+//! thus start on the code while the data is still being read.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 use crate::error::Error;
 use crate::line_map::LineMap;
+use crate::read::Blocks;
 use crate::words::{line_start, LineStart};
 
 /// `--help` text.
@@ -62,82 +64,134 @@ pub fn help() -> String {
 
 /// Writes the segments of `input`, each in one piece, to `output`.
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
-    let mut text = Vec::new();
-    input.read_to_end(&mut text)?;
-    let segments = sort_lines(&text)?;
-    let last_piece = segments.iter().rev().find_map(|s| s.pieces.last()).map(|p| p.end);
-    for piece in segments.iter().flat_map(|s| &s.pieces) {
-        output.write_all(&text[piece.start..piece.end])?;
-        line_map.lines_from(piece.first_line, piece.lines);
-        if Some(piece.end) != last_piece && text.get(piece.end - 1) != Some(&b'\n') {
+    let mut blocks = Blocks::new(input);
+    let mut sorter = Sorter { by_name: HashMap::new(), held: Vec::new(), current: None, line_number: 0 };
+    // Did the last line written lack an LF (the input's unterminated last line)?
+    let mut unterminated = false;
+    while let Some(block) = blocks.next_block()? {
+        // Consecutive lines of the first segment go out in one write.
+        let mut run = Run { start: 0, end: 0, first_line: 0, lines: 0 };
+        let mut start = 0;
+        while start < block.len() {
+            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |at| start + at + 1);
+            let line = &block[start..end];
+            match sorter.place(line)? {
+                Place::Drop => {}
+                Place::Hold(index) => sorter.held[index].keep(line, sorter.line_number),
+                Place::Write if run.end == start && run.lines > 0 => {
+                    run.end = end;
+                    run.lines += 1;
+                }
+                Place::Write => {
+                    run.write(block, output, line_map)?;
+                    run = Run { start, end, first_line: sorter.line_number, lines: 1 };
+                }
+            }
+            start = end;
+        }
+        run.write(block, output, line_map)?;
+        if run.lines > 0 {
+            unterminated = block[run.end - 1] != b'\n';
+        }
+    }
+    for segment in &sorter.held {
+        if unterminated {
             output.write_all(b"\n")?;
         }
+        output.write_all(&segment.text)?;
+        for &(first_line, count) in &segment.runs {
+            line_map.lines_from(first_line, count);
+        }
+        unterminated = segment.text.last() != Some(&b'\n');
     }
     Ok(())
 }
 
-/// A stretch of consecutive kept lines of the input.
-struct Piece {
-    /// Byte range in the input.
+/// Where each line goes, segment by segment.
+struct Sorter {
+    /// Segment 0 is the first one named, written as it comes; segment i > 0
+    /// is `held[i - 1]`, written at the end.
+    by_name: HashMap<Vec<u8>, usize>,
+    held: Vec<HeldSegment>,
+    current: Option<usize>,
+    /// The 1-based number of the line last placed.
+    line_number: u64,
+}
+
+enum Place {
+    /// A blank, comment or re-opening header line.
+    Drop,
+    /// A line of the first segment.
+    Write,
+    /// A line of segment `held[index]`.
+    Hold(usize),
+}
+
+impl Sorter {
+    fn place(&mut self, line: &[u8]) -> Result<Place, Error> {
+        self.line_number += 1;
+        let segment = match line_start(line) {
+            LineStart::Nothing => return Ok(Place::Drop),
+            LineStart::Header { name: None } => return Err(header_without_name(self.line_number)),
+            LineStart::Header { name: Some(name) } => match self.by_name.get(name) {
+                Some(&index) => {
+                    self.current = Some(index);
+                    return Ok(Place::Drop);
+                }
+                None => {
+                    let index = self.by_name.len();
+                    self.by_name.insert(name.to_vec(), index);
+                    if index > 0 {
+                        self.held.push(HeldSegment { text: Vec::new(), runs: Vec::new() });
+                    }
+                    index
+                }
+            },
+            LineStart::Word(first) => match self.current {
+                Some(index) => index,
+                None => return Err(before_any_header(self.line_number, first)),
+            },
+        };
+        self.current = Some(segment);
+        Ok(match segment {
+            0 => Place::Write,
+            index => Place::Hold(index - 1),
+        })
+    }
+}
+
+/// The `lines` lines at `start..end` of a block, from input line
+/// `first_line` on.
+struct Run {
     start: usize,
     end: usize,
-    /// 1-based input line of its first line, and its number of lines.
     first_line: u64,
     lines: u64,
 }
 
-/// One segment: the pieces of input that make it, in order.
-struct Segment {
-    pieces: Vec<Piece>,
-}
-
-impl Segment {
-    /// Adds the line at `start..end`, extending the last piece when the
-    /// line follows it directly.
-    fn keep(&mut self, start: usize, end: usize, line: u64) {
-        match self.pieces.last_mut() {
-            Some(piece) if piece.end == start => {
-                piece.end = end;
-                piece.lines += 1;
-            }
-            _ => self.pieces.push(Piece { start, end, first_line: line, lines: 1 }),
-        }
+impl Run {
+    fn write(&self, block: &[u8], output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
+        output.write_all(&block[self.start..self.end])?;
+        line_map.lines_from(self.first_line, self.lines);
+        Ok(())
     }
 }
 
-/// Sorts the lines of `text` into segments, in order of first appearance.
-fn sort_lines(text: &[u8]) -> Result<Vec<Segment>, Error> {
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut by_name: HashMap<&[u8], usize> = HashMap::new();
-    let mut current: Option<usize> = None;
-    let mut start = 0;
-    let mut line_number: u64 = 0;
-    while start < text.len() {
-        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |at| start + at + 1);
-        line_number += 1;
-        let line = &text[start..end];
-        match line_start(line) {
-            LineStart::Nothing => {}
-            LineStart::Header { name: None } => return Err(header_without_name(line_number)),
-            LineStart::Header { name: Some(name) } => match by_name.get(name) {
-                Some(&index) => current = Some(index),
-                None => {
-                    by_name.insert(name, segments.len());
-                    current = Some(segments.len());
-                    segments.push(Segment { pieces: Vec::new() });
-                    if let Some(segment) = segments.last_mut() {
-                        segment.keep(start, end, line_number);
-                    }
-                }
-            },
-            LineStart::Word(first) => match current.and_then(|index| segments.get_mut(index)) {
-                Some(segment) => segment.keep(start, end, line_number),
-                None => return Err(before_any_header(line_number, first)),
-            },
+/// A segment other than the first: its lines, kept until the input ends.
+struct HeldSegment {
+    text: Vec<u8>,
+    /// Runs of consecutive input lines: (first line, number of lines).
+    runs: Vec<(u64, u64)>,
+}
+
+impl HeldSegment {
+    fn keep(&mut self, line: &[u8], line_number: u64) {
+        self.text.extend_from_slice(line);
+        match self.runs.last_mut() {
+            Some((first, count)) if *first + *count == line_number => *count += 1,
+            _ => self.runs.push((line_number, 1)),
         }
-        start = end;
     }
-    Ok(segments)
 }
 
 fn header_without_name(line_number: u64) -> Error {
