@@ -143,6 +143,21 @@ impl<'a> Blocks<'a> {
     }
 }
 
+/// The lines of a block (or of any text), each with its LF; the last one
+/// lacks it when the text does not end with one.
+pub fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start == text.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |at| start + at + 1);
+        let line = &text[start..end];
+        start = end;
+        Some(line)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +194,13 @@ mod tests {
         }
         let mut empty = &b""[..];
         assert_eq!(Lines::new(&mut empty).next_line().unwrap(), None);
+    }
+
+    #[test]
+    fn lines_splits_after_each_lf() {
+        assert_eq!(lines(b"a\n\nb c\nd").collect::<Vec<_>>(), [&b"a\n"[..], b"\n", b"b c\n", b"d"]);
+        assert_eq!(lines(b"a\n").collect::<Vec<_>>(), [&b"a\n"[..]]);
+        assert_eq!(lines(b"").count(), 0);
     }
 
     #[test]

@@ -35,15 +35,16 @@
 //!   LF that makes an empty line, after an unterminated last line it just
 //!   ends that line (T2); without tests the output is the input (T3).
 //!
-//! `tests` streams: it echoes line by line and keeps only the generated
-//! block (a few bytes per test) in memory. It rejects nothing.
+//! `tests` streams: it echoes its input a block of lines at a time, looks
+//! closer only at lines that may be headers or tests, and keeps only the
+//! generated block (a few bytes per test) in memory. It rejects nothing.
 
 use std::io::{BufRead, Write};
 
 use crate::error::Error;
 use crate::line_map::LineMap;
-use crate::read;
-use crate::words::{line_start, LineStart};
+use crate::read::{self, Blocks};
+use crate::words::{is_space, line_start, LineStart};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -62,41 +63,48 @@ pub fn help() -> String {
 
 /// Echoes `input` to `output` and appends `run-tests` when there are tests.
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
-    let mut block = RunTests::new();
+    let mut blocks = Blocks::new(input);
+    let mut run_tests = RunTests::new();
     let mut in_code = false;
-    let mut line = Vec::with_capacity(1 << 12);
-    let mut line_number: u64 = 0;
+    let mut line_count: u64 = 0;
     let mut ends_with_newline = true;
-    loop {
-        line.clear();
-        if read::read_line(input, &mut line)? == 0 {
-            break;
-        }
-        line_number += 1;
-        match line_start(&line) {
-            LineStart::Header { name } => in_code = name == Some(b"code"),
-            LineStart::Word(first) if in_code => {
-                if let Some(name) = test_name(first) {
-                    block.add_call(name);
-                }
+    while let Some(block) = blocks.next_block()? {
+        output.write_all(block)?;
+        ends_with_newline = block.last() == Some(&b'\n');
+        for line in read::lines(block) {
+            line_count += 1;
+            if !may_be_header_or_test(line) {
+                continue;
             }
-            _ => {}
+            match line_start(line) {
+                LineStart::Header { name } => in_code = name == Some(b"code"),
+                LineStart::Word(first) if in_code => {
+                    if let Some(name) = test_name(first) {
+                        run_tests.add_call(name);
+                    }
+                }
+                _ => {}
+            }
         }
-        output.write_all(&line)?;
-        ends_with_newline = line.last() == Some(&b'\n');
     }
-    line_map.lines_from(1, line_number);
-    if block.calls > 0 {
-        block.finish();
-        output.write_all(&block.text)?;
+    line_map.lines_from(1, line_count);
+    if run_tests.calls > 0 {
+        run_tests.finish();
+        output.write_all(&run_tests.text)?;
         // The block's leading newline makes an empty line of its own only
         // when the input ended with one; otherwise it ends the last line.
-        let generated = block.calls + 3 + u64::from(ends_with_newline);
+        let generated = run_tests.calls + 3 + u64::from(ends_with_newline);
         for _ in 0..generated {
             line_map.next_output_generated();
         }
     }
     Ok(())
+}
+
+/// A cheap look at the first byte that is not whitespace: only lines
+/// starting with `==`, with a `.` filler, or with `test-` can matter.
+fn may_be_header_or_test(line: &[u8]) -> bool {
+    matches!(line.iter().find(|&&b| !is_space(b)), Some(b'=' | b'.' | b't'))
 }
 
 /// The test function a label definition names: the word without its final
