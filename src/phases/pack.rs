@@ -151,7 +151,7 @@ fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) ->
 /// Does `word` define a label (`Entry:`, and for us also `test-a:/x`,
 /// whose datum ends in `:`; pack.md 5.1)?
 fn is_label_definition(word: &[u8]) -> bool {
-    word.last() == Some(&b':') || Word::new(word).datum().last() == Some(&b':')
+    word.last() == Some(&b':') || split_word(word).0.last() == Some(&b':')
 }
 
 /// Where `word`, a slice of `line`, starts in it.
@@ -186,15 +186,14 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: Words<'_>, out: &mut 
 /// One word of a data line: 4 bytes for `/imm32`, 1 for anything else; a
 /// label reference is copied whole for `survey`.
 fn data_word(word: &[u8], number: u64, out: &mut Vec<u8>) -> Result<(), Error> {
-    let w = Word::new(word);
-    let datum = w.datum();
+    let (datum, metadata) = split_word(word);
     if datum.is_empty() {
         return Err(Error::at(number, word, EMPTY_VALUE));
     }
     if word == b"==" {
         return Err(Error::at(number, word, "may only begin a line: put the segment header on a line of its own"));
     }
-    let kind = single_operand_type(w).map_err(|(a, b)| conflicting_types(number, word, a, b))?;
+    let kind = single_operand_type(metadata).map_err(|(a, b)| conflicting_types(number, word, a, b))?;
     let width = match kind {
         Some(Operand::Imm32) => 4,
         Some(Operand::Imm16) => {
@@ -237,27 +236,59 @@ struct Instruction<'a> {
     number: u64,
 }
 
-/// The operands of one instruction, by operand type: the word as written
-/// and, for numbers, its value (names are `None`).
+/// The operands of one instruction, by operand type: the word as written,
+/// its datum and, for numbers, its value. Two bit sets (one bit per
+/// [`Operand::index`]) say which types are present and which of them are
+/// numbers rather than label names; the arrays hold nothing meaningful
+/// elsewhere.
 #[derive(Default)]
 struct Operands<'a> {
-    words: [Option<&'a [u8]>; 13],
-    values: [Option<i64>; 13],
+    present: u16,
+    numbers: u16,
+    words: [&'a [u8]; 13],
+    datums: [&'a [u8]; 13],
+    values: [i64; 13],
+}
+
+fn bit(op: Operand) -> u16 {
+    1 << op.index()
 }
 
 impl<'a> Operands<'a> {
-    fn word(&self, op: Operand) -> Option<&'a [u8]> {
-        self.words[op.index()]
+    fn add(&mut self, op: Operand, word: &'a [u8], datum: &'a [u8]) {
+        self.present |= bit(op);
+        self.words[op.index()] = word;
+        self.datums[op.index()] = datum;
+    }
+
+    fn set_value(&mut self, op: Operand, value: i64) {
+        self.numbers |= bit(op);
+        self.values[op.index()] = value;
     }
 
     fn has(&self, op: Operand) -> bool {
-        self.words[op.index()].is_some()
+        self.present & bit(op) != 0
+    }
+
+    fn word(&self, op: Operand) -> Option<&'a [u8]> {
+        self.has(op).then(|| self.words[op.index()])
+    }
+
+    /// The value of an operand that is a number.
+    fn value(&self, op: Operand) -> Option<i64> {
+        (self.numbers & bit(op) != 0).then(|| self.values[op.index()])
+    }
+
+    /// The operand types present, in the order of [`Operand::ALL`].
+    fn types(&self) -> impl Iterator<Item = Operand> {
+        let present = self.present;
+        Operand::ALL.into_iter().filter(move |&op| present & bit(op) != 0)
     }
 
     /// The value of a ModR/M or SIB field that has been checked to be a
     /// number; 0 when absent.
     fn field(&self, op: Operand) -> u8 {
-        self.values[op.index()].unwrap_or(0) as u8
+        self.value(op).unwrap_or(0) as u8
     }
 }
 
@@ -275,7 +306,8 @@ impl<'a> Instruction<'a> {
         if self.is_raw_hex(first, rest.clone()) {
             self.raw_hex(opcode, rest, out)?;
         } else {
-            let operands = self.operands(opcode, first, rest)?;
+            let mut operands = Operands::default();
+            self.operands(opcode, first, rest, &mut operands)?;
             encode(opcode, &operands, out);
         }
         out.extend_from_slice(b" # ");
@@ -337,7 +369,7 @@ impl<'a> Instruction<'a> {
     /// The value of the first opcode word.
     fn opcode_byte(&self, first: &'a [u8]) -> Result<u8, Error> {
         let n = self.number;
-        let datum = Word::new(first).datum();
+        let (datum, _) = split_word(first);
         if let Some(op) = operand_type(first) {
             return Err(Error::at(
                 n,
@@ -449,23 +481,23 @@ impl<'a> Instruction<'a> {
         ))
     }
 
-    /// Reads and checks the operand words against the opcode's rules
-    /// (`language.md` 9.1, 9.4, 10, 10.1, 11).
+    /// Reads the operand words into `ops` and checks them against the
+    /// opcode's rules (`language.md` 9.1, 9.4, 10, 10.1, 11).
     fn operands(
         &self,
         opcode: &Opcode,
         first: &[u8],
         rest: impl Iterator<Item = &'a [u8]>,
-    ) -> Result<Operands<'a>, Error> {
+        ops: &mut Operands<'a>,
+    ) -> Result<(), Error> {
         let n = self.number;
-        let mut ops = Operands::default();
         let mut untyped: Option<&[u8]> = None;
         for word in rest {
-            let w = Word::new(word);
-            if w.datum().is_empty() {
+            let (datum, metadata) = split_word(word);
+            if datum.is_empty() {
                 return Err(Error::at(n, word, format!("{EMPTY_VALUE}, in {}", self.quoted())));
             }
-            match single_operand_type(w) {
+            match single_operand_type(metadata) {
                 Err((a, b)) => return Err(conflicting_types(n, word, a, b)),
                 Ok(None) => {
                     untyped = untyped.or(Some(word));
@@ -479,17 +511,16 @@ impl<'a> Instruction<'a> {
                             printable(word)
                         )));
                     }
-                    ops.words[op.index()] = Some(word);
+                    ops.add(op, word, datum);
                 }
             }
         }
         if let Some(word) = untyped {
-            return Err(self.untyped_word(opcode, first, word, &ops));
+            return Err(self.untyped_word(opcode, first, word, ops));
         }
-        self.check_kinds(opcode, first, &ops)?;
-        self.read_values(&mut ops)?;
-        self.check_modes(opcode, first, &ops)?;
-        Ok(ops)
+        self.check_kinds(opcode, first, ops)?;
+        self.read_values(ops)?;
+        self.check_modes(opcode, first, ops)
     }
 
     /// The error for a word after the opcode without an operand type, with
@@ -547,11 +578,11 @@ impl<'a> Instruction<'a> {
     /// Are the operand types present exactly those the opcode requires and
     /// permits (before looking at `mod` and `rm32`)?
     fn check_kinds(&self, opcode: &Opcode, first: &[u8], ops: &Operands<'_>) -> Result<(), Error> {
-        for op in Operand::ALL {
-            let Some(word) = ops.word(op) else { continue };
+        for op in ops.types() {
             if opcode.permits(op) {
                 continue;
             }
+            let word = ops.words[op.index()];
             let name = self.opcode_name(opcode, first);
             let word = printable(word);
             let message = match op {
@@ -602,9 +633,8 @@ impl<'a> Instruction<'a> {
     /// displacements and immediates numbers in theirs or label names.
     fn read_values(&self, ops: &mut Operands<'a>) -> Result<(), Error> {
         let n = self.number;
-        for op in Operand::ALL {
-            let Some(word) = ops.word(op) else { continue };
-            let datum = Word::new(word).datum();
+        for op in ops.types() {
+            let (word, datum) = (ops.words[op.index()], ops.datums[op.index()]);
             if let Some(max) = op.field_max() {
                 if !looks_like_number(datum) {
                     return Err(Error::at(
@@ -617,7 +647,7 @@ impl<'a> Instruction<'a> {
                 if !(0..=max).contains(&value) {
                     return Err(Error::at(n, word, format!("is out of range; {} must be {}", op.name(), field_range(op.name(), max))));
                 }
-                ops.values[op.index()] = Some(value);
+                ops.set_value(op, value);
             } else if looks_like_number(datum) {
                 let value = number::parse(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
                 if let Some((_, min, max)) = op.width_and_range() {
@@ -629,7 +659,7 @@ impl<'a> Instruction<'a> {
                         return Err(Error::at(n, word, what));
                     }
                 }
-                ops.values[op.index()] = Some(value);
+                ops.set_value(op, value);
             }
         }
         Ok(())
@@ -772,7 +802,7 @@ fn encode(opcode: &Opcode, ops: &Operands<'_>, out: &mut Vec<u8>) {
     }
     for op in [Operand::Disp8, Operand::Disp32, Operand::Imm8, Operand::Imm32] {
         let Some(word) = ops.word(op) else { continue };
-        match (ops.values[op.index()], op.width_and_range()) {
+        match (ops.value(op), op.width_and_range()) {
             (Some(value), Some((width, _, _))) => write_le_hex(out, value, width),
             _ => out.extend_from_slice(word),
         }
@@ -784,14 +814,23 @@ fn encode(opcode: &Opcode, ops: &Operands<'_>, out: &mut Vec<u8>) {
 
 const EMPTY_VALUE: &str = "has no value before the '/'";
 
-/// The operand type of a word, if it has exactly one; `Err` with the first
-/// two when it has more.
-fn single_operand_type(w: Word<'_>) -> Result<Option<Operand>, (Operand, Operand)> {
-    if !w.has_any_metadata() {
-        return Ok(None);
+/// A word taken apart at its first `/`: its datum, and its metadata items
+/// still joined by `/` (`None` when the word has no `/`). The same split
+/// as [`Word`], done once per word with a plain loop, which beats `memchr`
+/// on words this short.
+fn split_word(word: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match word.iter().position(|&b| b == b'/') {
+        Some(slash) => (&word[..slash], Some(&word[slash + 1..])),
+        None => (word, None),
     }
+}
+
+/// The operand type that `metadata` (from [`split_word`]) names, if it
+/// names exactly one; `Err` with the first two when it names more.
+fn single_operand_type(metadata: Option<&[u8]>) -> Result<Option<Operand>, (Operand, Operand)> {
+    let Some(metadata) = metadata else { return Ok(None) };
     let mut found = None;
-    for item in w.metadata() {
+    for item in metadata.split(|&b| b == b'/') {
         if let Some(op) = Operand::from_metadata(item) {
             match found {
                 None => found = Some(op),
@@ -804,7 +843,8 @@ fn single_operand_type(w: Word<'_>) -> Result<Option<Operand>, (Operand, Operand
 
 /// The (first) operand type a word carries.
 fn operand_type(word: &[u8]) -> Option<Operand> {
-    Word::new(word).metadata().find_map(Operand::from_metadata)
+    let (_, metadata) = split_word(word);
+    metadata?.split(|&b| b == b'/').find_map(Operand::from_metadata)
 }
 
 fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error {
@@ -813,13 +853,13 @@ fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error 
 
 /// Is `word` a raw byte: two lowercase hex digits, no operand type?
 fn is_raw_hex_byte(word: &[u8]) -> bool {
-    matches!(Word::new(word).datum(), [a, b] if hex_digit(*a).is_some() && hex_digit(*b).is_some())
+    matches!(split_word(word).0, [a, b] if hex_digit(*a).is_some() && hex_digit(*b).is_some())
         && operand_type(word).is_none()
 }
 
 /// The value of a word that [`is_raw_hex_byte`].
 fn raw_byte_value(word: &[u8]) -> u8 {
-    match Word::new(word).datum() {
+    match split_word(word).0 {
         [a, b] => hex_digit(*a).unwrap_or(0) << 4 | hex_digit(*b).unwrap_or(0),
         _ => 0,
     }
