@@ -49,13 +49,12 @@
 //! `pack` streams: one line at a time through reused buffers, one output
 //! line per input line.
 
-use std::io::{BufRead, Write};
+use std::io::{self, BufRead, Write};
 
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{self, looks_like_number, push_hex_byte, write_le_hex, NumberError};
 use crate::opcodes::{self, Opcode, Operand, RegField, TWO_BYTE_PREFIX};
-use crate::read;
 use crate::words::{is_comment, is_filler, is_line_metadata, words, Word, Words};
 
 /// `--help` text.
@@ -89,20 +88,75 @@ pub fn help() -> String {
 
 /// Packs all of `input` onto `output`, one output line per input line.
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
-    let mut line = Vec::with_capacity(512);
-    let mut out = Vec::with_capacity(1024);
-    let mut in_code = false;
-    let mut number: u64 = 0;
-    loop {
-        line.clear();
-        if read::read_line(input, &mut line)? == 0 {
-            return Ok(());
+    let mut packer = Packer { in_code: false, number: 0, out: Vec::with_capacity(OUTPUT_CHUNK + 1024) };
+    let result = packer.pack_all(input, output, line_map);
+    // After an error too: what was packed before the bad line goes out.
+    output.write_all(&packer.out)?;
+    result
+}
+
+/// How much packed text `pack` gathers before it writes it out.
+const OUTPUT_CHUNK: usize = 1 << 16;
+
+/// Where `run` is in its input: the segment, the line number, and the
+/// packed text not yet written.
+struct Packer {
+    in_code: bool,
+    number: u64,
+    out: Vec<u8>,
+}
+
+impl Packer {
+    /// Packs every line of `input`. Lines are packed where they lie in the
+    /// reader's buffer; only a line cut by the buffer's end is copied, into
+    /// `cut`, and packed once its LF (or the end of the input) has come.
+    fn pack_all(&mut self, input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
+        let mut cut = Vec::new();
+        loop {
+            let buffer = match input.fill_buf() {
+                Ok(buffer) => buffer,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if buffer.is_empty() {
+                break;
+            }
+            let mut start = 0;
+            for lf in memchr::memchr_iter(b'\n', buffer) {
+                let line = &buffer[start..=lf];
+                start = lf + 1;
+                if cut.is_empty() {
+                    self.pack_line(line, line_map)?;
+                } else {
+                    cut.extend_from_slice(line);
+                    self.pack_line(&cut, line_map)?;
+                    cut.clear();
+                }
+            }
+            cut.extend_from_slice(&buffer[start..]);
+            let used = buffer.len();
+            input.consume(used);
+            if self.out.len() >= OUTPUT_CHUNK {
+                output.write_all(&self.out)?;
+                self.out.clear();
+            }
         }
-        number += 1;
-        out.clear();
-        pack_line(&line, number, &mut in_code, &mut out)?;
-        output.write_all(&out)?;
-        line_map.next_output_from(number);
+        if !cut.is_empty() {
+            self.pack_line(&cut, line_map)?;
+        }
+        Ok(())
+    }
+
+    fn pack_line(&mut self, line: &[u8], line_map: &mut LineMap) -> Result<(), Error> {
+        self.number += 1;
+        let start = self.out.len();
+        if let Err(e) = pack_line(line, self.number, &mut self.in_code, &mut self.out) {
+            // A bad line leaves nothing half written.
+            self.out.truncate(start);
+            return Err(e);
+        }
+        line_map.next_output_from(self.number);
+        Ok(())
     }
 }
 
@@ -281,8 +335,12 @@ impl<'a> Operands<'a> {
 
     /// The operand types present, in the order of [`Operand::ALL`].
     fn types(&self) -> impl Iterator<Item = Operand> {
-        let present = self.present;
-        Operand::ALL.into_iter().filter(move |&op| present & bit(op) != 0)
+        let mut left = self.present;
+        std::iter::from_fn(move || {
+            let op = *Operand::ALL.get(left.trailing_zeros() as usize)?;
+            left &= !bit(op);
+            Some(op)
+        })
     }
 
     /// The value of a ModR/M or SIB field that has been checked to be a
