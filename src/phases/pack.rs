@@ -55,7 +55,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{self, looks_like_number, push_hex_byte, write_le_hex, NumberError};
 use crate::opcodes::{self, Opcode, Operand, RegField, TWO_BYTE_PREFIX};
-use crate::words::{is_comment, is_filler, is_line_metadata, words, Word, Words};
+use crate::words::{is_comment, is_filler, is_line_metadata, is_space, word_len, words, Word};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -163,7 +163,7 @@ impl Packer {
 /// Packs one line (LF included, if it has one) onto `out`; a segment
 /// header switches `in_code`.
 fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) -> Result<(), Error> {
-    let mut rest = words(line);
+    let mut rest = LongWords { rest: line };
     let mut fillers = false;
     let first = loop {
         match rest.next() {
@@ -202,6 +202,26 @@ fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) ->
     Instruction { line, number }.pack(first, rest, out)
 }
 
+/// The words of a line, split as [`words`] splits them, but each one's end
+/// found with [`word_len`], eight bytes at a time: most of `pack`'s words
+/// (`bb/copy-to-ebx`, `3/mod/direct`) are long enough for that to pay.
+#[derive(Clone)]
+struct LongWords<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for LongWords<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&b| !is_space(b))?;
+        let tail = &self.rest[start..];
+        let len = word_len(tail);
+        self.rest = &tail[len..];
+        Some(&tail[..len])
+    }
+}
+
 /// Does `word` define a label (`Entry:`, and for us also `test-a:/x`,
 /// whose datum ends in `:`; pack.md 5.1)?
 fn is_label_definition(word: &[u8]) -> bool {
@@ -218,7 +238,7 @@ fn offset_in(line: &[u8], word: &[u8]) -> usize {
 /// A line of a segment other than `code` (pack.md 6): every word becomes
 /// its bytes; a comment or line metadata is written from its first byte to
 /// the end of the line; a label definition anywhere writes the raw line.
-fn data_line(line: &[u8], number: u64, first: &[u8], rest: Words<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
+fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &mut Vec<u8>) -> Result<(), Error> {
     for word in std::iter::once(first).chain(rest) {
         if is_comment(word) || is_line_metadata(word) {
             out.extend_from_slice(&line[offset_in(line, word)..]);
@@ -352,13 +372,13 @@ impl<'a> Operands<'a> {
 
 /// The words after the opcode that the instruction is made of: up to a
 /// comment or line metadata, fillers left out.
-fn operand_words(words: Words<'_>) -> impl Iterator<Item = &[u8]> + Clone {
+fn operand_words(words: LongWords<'_>) -> impl Iterator<Item = &[u8]> + Clone {
     words.take_while(|w| !is_comment(w) && !is_line_metadata(w)).filter(|w| !is_filler(w))
 }
 
 impl<'a> Instruction<'a> {
     /// Checks and encodes the instruction whose first word is `first`.
-    fn pack(&self, first: &'a [u8], rest: Words<'a>, out: &mut Vec<u8>) -> Result<(), Error> {
+    fn pack(&self, first: &'a [u8], rest: LongWords<'a>, out: &mut Vec<u8>) -> Result<(), Error> {
         let mut rest = operand_words(rest);
         let opcode = self.opcode(first, &mut rest)?;
         if self.is_raw_hex(first, rest.clone()) {
@@ -460,8 +480,8 @@ impl<'a> Instruction<'a> {
 
     /// Is the instruction written out byte by byte (`bb 2a 00 00 00`;
     /// `language.md` 9.3)?
-    fn is_raw_hex(&self, first: &[u8], mut rest: impl Iterator<Item = &'a [u8]> + Clone) -> bool {
-        is_raw_hex_byte(first) && rest.clone().next().is_some() && rest.all(is_raw_hex_byte) && {
+    fn is_raw_hex(&self, first: &[u8], mut rest: impl Iterator<Item = &'a [u8]>) -> bool {
+        is_raw_hex_byte(first) && rest.next().is_some_and(is_raw_hex_byte) && rest.all(is_raw_hex_byte) && {
             // The second byte of a 0f opcode was taken off `rest` already.
             Word::new(first).datum() != b"0f" || self.second_opcode_word_is_raw()
         }
@@ -469,7 +489,7 @@ impl<'a> Instruction<'a> {
 
     /// For `0f xx ...`: is `xx` itself written as a raw byte (no `0x`)?
     fn second_opcode_word_is_raw(&self) -> bool {
-        let mut all = operand_words(words(self.line));
+        let mut all = operand_words(LongWords { rest: self.line });
         all.next();
         all.next().is_some_and(is_raw_hex_byte)
     }
@@ -801,7 +821,7 @@ impl<'a> Instruction<'a> {
     /// `'bb/copy-to-ebx' (copy imm32 to EBX)`, for messages.
     fn opcode_name(&self, opcode: &Opcode, first: &[u8]) -> String {
         let written = if opcode.bytes.len() == 2 {
-            let mut all = operand_words(words(self.line));
+            let mut all = operand_words(LongWords { rest: self.line });
             let a = all.next().unwrap_or_default();
             let b = all.next().unwrap_or_default();
             format!("{} {}", printable(a), printable(b))
