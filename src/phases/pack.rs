@@ -288,7 +288,7 @@ fn data_word(word: &[u8], number: u64, out: &mut Vec<u8>) -> Result<(), Error> {
         out.push(b' ');
         return Ok(());
     }
-    let value = number::parse(datum).map_err(|e| Error::at(number, word, number_message(e, datum)))?;
+    let value = parse_number(datum).map_err(|e| Error::at(number, word, number_message(e, datum)))?;
     if width == 1 && !(-0x80..=0xff).contains(&value) {
         let what = match kind {
             Some(Operand::Imm8) => "does not fit in a byte (imm8 must be -0x80..0xff)".to_string(),
@@ -310,8 +310,8 @@ struct Instruction<'a> {
     number: u64,
 }
 
-/// The operands of one instruction, by operand type: the word as written,
-/// its datum and, for numbers, its value. Two bit sets (one bit per
+/// The operands of one instruction, by operand type: the word as written
+/// and, for numbers, its value. Two bit sets (one bit per
 /// [`Operand::index`]) say which types are present and which of them are
 /// numbers rather than label names; the arrays hold nothing meaningful
 /// elsewhere.
@@ -320,7 +320,6 @@ struct Operands<'a> {
     present: u16,
     numbers: u16,
     words: [&'a [u8]; 13],
-    datums: [&'a [u8]; 13],
     values: [i64; 13],
 }
 
@@ -329,10 +328,9 @@ fn bit(op: Operand) -> u16 {
 }
 
 impl<'a> Operands<'a> {
-    fn add(&mut self, op: Operand, word: &'a [u8], datum: &'a [u8]) {
+    fn add(&mut self, op: Operand, word: &'a [u8]) {
         self.present |= bit(op);
         self.words[op.index()] = word;
-        self.datums[op.index()] = datum;
     }
 
     fn set_value(&mut self, op: Operand, value: i64) {
@@ -472,7 +470,7 @@ impl<'a> Instruction<'a> {
                 ),
             ));
         }
-        let value = number::parse(datum).map_err(|e| Error::at(n, first, number_message(e, datum)))?;
+        let value = parse_number(datum).map_err(|e| Error::at(n, first, number_message(e, datum)))?;
         u8::try_from(value).map_err(|_| {
             Error::at(n, first, "is not an opcode: an opcode is one byte, 00-ff (run 'pack --help' for the list)")
         })
@@ -589,7 +587,7 @@ impl<'a> Instruction<'a> {
                             printable(word)
                         )));
                     }
-                    ops.add(op, word, datum);
+                    ops.add(op, word);
                 }
             }
         }
@@ -712,7 +710,8 @@ impl<'a> Instruction<'a> {
     fn read_values(&self, ops: &mut Operands<'a>) -> Result<(), Error> {
         let n = self.number;
         for op in ops.types() {
-            let (word, datum) = (ops.words[op.index()], ops.datums[op.index()]);
+            let word = ops.words[op.index()];
+            let (datum, _) = split_word(word);
             if let Some(max) = op.field_max() {
                 if !looks_like_number(datum) {
                     return Err(Error::at(
@@ -721,13 +720,13 @@ impl<'a> Instruction<'a> {
                         format!("{} must be {}, not a label (in {})", op.name(), field_range(op.name(), max), self.quoted()),
                     ));
                 }
-                let value = number::parse(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
+                let value = parse_number(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
                 if !(0..=max).contains(&value) {
                     return Err(Error::at(n, word, format!("is out of range; {} must be {}", op.name(), field_range(op.name(), max))));
                 }
                 ops.set_value(op, value);
             } else if looks_like_number(datum) {
-                let value = number::parse(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
+                let value = parse_number(datum).map_err(|e| Error::at(n, word, number_message(e, datum)))?;
                 if let Some((_, min, max)) = op.width_and_range() {
                     if !(min..=max).contains(&value) {
                         let what = match op {
@@ -940,6 +939,20 @@ fn raw_byte_value(word: &[u8]) -> u8 {
     match split_word(word).0 {
         [a, b] => hex_digit(*a).unwrap_or(0) << 4 | hex_digit(*b).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// Reads a number as [`number::parse`] does, with a shortcut for the one-
+/// and two-digit numbers most words hold (`3/mod`, `bb`, `0a`).
+fn parse_number(datum: &[u8]) -> Result<i64, NumberError> {
+    let digits = match *datum {
+        [d] => hex_digit(d),
+        [hi, lo] => hex_digit(hi).zip(hex_digit(lo)).map(|(h, l)| h << 4 | l),
+        _ => None,
+    };
+    match digits {
+        Some(value) => Ok(i64::from(value)),
+        None => number::parse(datum),
     }
 }
 
