@@ -225,7 +225,12 @@ impl<'a> Iterator for LongWords<'a> {
 /// Does `word` define a label (`Entry:`, and for us also `test-a:/x`,
 /// whose datum ends in `:`; pack.md 5.1)?
 fn is_label_definition(word: &[u8]) -> bool {
-    word.last() == Some(&b':') || split_word(word).0.last() == Some(&b':')
+    ends_a_label(word, split_word(word).0)
+}
+
+/// [`is_label_definition`] for a word already split into `datum` and the rest.
+fn ends_a_label(word: &[u8], datum: &[u8]) -> bool {
+    word.last() == Some(&b':') || datum.last() == Some(&b':')
 }
 
 /// Where `word`, a slice of `line`, starts in it.
@@ -247,11 +252,12 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
         if is_filler(word) {
             continue;
         }
-        if is_label_definition(word) {
+        let (datum, metadata) = split_word(word);
+        if ends_a_label(word, datum) {
             out.extend_from_slice(line);
             return Ok(());
         }
-        data_word(word, number, out)?;
+        data_word(word, datum, metadata, number, out)?;
     }
     out.push(b'\n');
     Ok(())
@@ -259,8 +265,7 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
 
 /// One word of a data line: 4 bytes for `/imm32`, 1 for anything else; a
 /// label reference is copied whole for `survey`.
-fn data_word(word: &[u8], number: u64, out: &mut Vec<u8>) -> Result<(), Error> {
-    let (datum, metadata) = split_word(word);
+fn data_word(word: &[u8], datum: &[u8], metadata: Option<&[u8]>, number: u64, out: &mut Vec<u8>) -> Result<(), Error> {
     if datum.is_empty() {
         return Err(Error::at(number, word, EMPTY_VALUE));
     }
@@ -445,8 +450,8 @@ impl<'a> Instruction<'a> {
     /// The value of the first opcode word.
     fn opcode_byte(&self, first: &'a [u8]) -> Result<u8, Error> {
         let n = self.number;
-        let (datum, _) = split_word(first);
-        if let Some(op) = operand_type(first) {
+        let (datum, metadata) = split_word(first);
+        if let Some(op) = metadata.and_then(first_operand_type) {
             return Err(Error::at(
                 n,
                 first,
@@ -479,7 +484,8 @@ impl<'a> Instruction<'a> {
     /// Is the instruction written out byte by byte (`bb 2a 00 00 00`;
     /// `language.md` 9.3)?
     fn is_raw_hex(&self, first: &[u8], mut rest: impl Iterator<Item = &'a [u8]>) -> bool {
-        is_raw_hex_byte(first) && rest.next().is_some_and(is_raw_hex_byte) && rest.all(is_raw_hex_byte) && {
+        // `opcode` made sure that the opcode word has no operand type.
+        is_hex_pair(split_word(first).0) && rest.next().is_some_and(is_raw_hex_byte) && rest.all(is_raw_hex_byte) && {
             // The second byte of a 0f opcode was taken off `rest` already.
             Word::new(first).datum() != b"0f" || self.second_opcode_word_is_raw()
         }
@@ -920,8 +926,12 @@ fn single_operand_type(metadata: Option<&[u8]>) -> Result<Option<Operand>, (Oper
 
 /// The (first) operand type a word carries.
 fn operand_type(word: &[u8]) -> Option<Operand> {
-    let (_, metadata) = split_word(word);
-    metadata?.split(|&b| b == b'/').find_map(Operand::from_metadata)
+    split_word(word).1.and_then(first_operand_type)
+}
+
+/// The first operand type that `metadata` (from [`split_word`]) names.
+fn first_operand_type(metadata: &[u8]) -> Option<Operand> {
+    metadata.split(|&b| b == b'/').find_map(Operand::from_metadata)
 }
 
 fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error {
@@ -930,8 +940,13 @@ fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error 
 
 /// Is `word` a raw byte: two lowercase hex digits, no operand type?
 fn is_raw_hex_byte(word: &[u8]) -> bool {
-    matches!(split_word(word).0, [a, b] if hex_digit(*a).is_some() && hex_digit(*b).is_some())
-        && operand_type(word).is_none()
+    let (datum, metadata) = split_word(word);
+    is_hex_pair(datum) && metadata.and_then(first_operand_type).is_none()
+}
+
+/// Is `datum` two lowercase hex digits (`2a`)?
+fn is_hex_pair(datum: &[u8]) -> bool {
+    matches!(datum, [a, b] if hex_digit(*a).is_some() && hex_digit(*b).is_some())
 }
 
 /// The value of a word that [`is_raw_hex_byte`].
