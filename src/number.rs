@@ -108,9 +108,21 @@ pub fn write_le_hex(out: &mut Vec<u8>, value: i64, width: usize) {
         if i > 0 {
             out.push(b' ');
         }
-        push_hex_byte(out, (bits >> (8 * i)) as u8);
+        out.extend_from_slice(&HEX_PAIRS[usize::from((bits >> (8 * i)) as u8)]);
     }
 }
+
+/// Every byte as its two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 /// Appends one byte as two lowercase hex digits.
 pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
