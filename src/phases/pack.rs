@@ -554,6 +554,7 @@ impl<'a> Instruction<'a> {
         Ok(())
     }
 
+    #[cold]
     fn raw_hex_error(&self, opcode: &Opcode, given: usize, why: &str) -> Error {
         self.error(format!(
             "raw instruction of {given} byte{} does not match opcode {} ({}): {why}",
@@ -607,6 +608,7 @@ impl<'a> Instruction<'a> {
 
     /// The error for a word after the opcode without an operand type, with
     /// the likeliest fix.
+    #[cold]
     fn untyped_word(&self, opcode: &Opcode, first: &[u8], word: &[u8], ops: &Operands<'_>) -> Error {
         let w = Word::new(word);
         let datum = w.datum();
@@ -824,6 +826,7 @@ impl<'a> Instruction<'a> {
     }
 
     /// `'bb/copy-to-ebx' (copy imm32 to EBX)`, for messages.
+    #[cold]
     fn opcode_name(&self, opcode: &Opcode, first: &[u8]) -> String {
         let written = if opcode.bytes.len() == 2 {
             let mut all = operand_words(LongWords { rest: self.line });
@@ -838,6 +841,7 @@ impl<'a> Instruction<'a> {
 
     /// The instruction as written (without comment, line metadata or the
     /// surrounding whitespace), quoted.
+    #[cold]
     fn quoted(&self) -> String {
         format!("'{}'", printable(self.text()))
     }
@@ -860,6 +864,7 @@ impl<'a> Instruction<'a> {
     }
 
     /// An error about the instruction as a whole.
+    #[cold]
     fn error(&self, message: impl Into<String>) -> Error {
         Error::at(self.number, self.text(), message)
     }
@@ -934,6 +939,7 @@ fn first_operand_type(metadata: &[u8]) -> Option<Operand> {
     metadata.split(|&b| b == b'/').find_map(Operand::from_metadata)
 }
 
+#[cold]
 fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error {
     Error::at(number, word, format!("has two operand types ({}, {}); keep one", a.name(), b.name()))
 }
@@ -1050,6 +1056,7 @@ fn edit_distance_at_most_one(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A number error in plain words (`language.md` 4.2).
+#[cold]
 fn number_message(e: NumberError, datum: &[u8]) -> String {
     match e {
         NumberError::Empty => "is not a valid hex number: it has no digits".to_string(),
@@ -1075,6 +1082,7 @@ fn number_message(e: NumberError, datum: &[u8]) -> String {
 }
 
 /// The values a ModR/M or SIB bit field may take, in words.
+#[cold]
 fn field_range(name: &str, max: i64) -> String {
     match name {
         "rm32" | "r32" | "base" | "index" => format!("a register number 0-{max}"),
