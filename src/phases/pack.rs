@@ -46,7 +46,8 @@
 //!   is written from its `#` on; a label anywhere on the line makes `pack`
 //!   write the raw line (pack.md 6).
 //!
-//! `pack` streams: one line at a time through reused buffers, one output
+//! `pack` streams, in bounded memory: it packs each line where it lies in
+//! the reader's buffer and writes its output in 64 KiB chunks, one output
 //! line per input line.
 
 use std::io::{self, BufRead, Write};
