@@ -54,9 +54,6 @@ pub fn looks_like_number(datum: &[u8]) -> bool {
 /// Reads a number (`language.md` 4.2). The result lies in
 /// -0x80000000..=0xffffffff; take `as u32` for its 32-bit pattern.
 pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
-    if datum.iter().any(u8::is_ascii_uppercase) {
-        return Err(NumberError::Uppercase);
-    }
     let (negative, unsigned) = match datum.first() {
         Some(b'-') => (true, &datum[1..]),
         Some(b'+') => (false, &datum[1..]),
@@ -71,11 +68,11 @@ pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
         let digit = match b {
             b'0'..=b'9' => b - b'0',
             b'a'..=b'f' => b - b'a' + 10,
-            _ => return Err(NumberError::NotHex),
+            _ => return Err(uppercase_or(datum, NumberError::NotHex)),
         };
         magnitude = magnitude * 16 + u64::from(digit);
         if magnitude > 0xffff_ffff {
-            return Err(NumberError::OutOfRange);
+            return Err(uppercase_or(datum, NumberError::OutOfRange));
         }
     }
     let value = if negative { -(magnitude as i64) } else { magnitude as i64 };
@@ -83,6 +80,17 @@ pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
         return Err(NumberError::OutOfRange);
     }
     Ok(value)
+}
+
+/// An uppercase letter anywhere is the error to report, before any other;
+/// looked for only once the datum has failed to read (a datum that reads
+/// has none: its sign, `0x` and digits are all lowercase).
+fn uppercase_or(datum: &[u8], error: NumberError) -> NumberError {
+    if datum.iter().any(u8::is_ascii_uppercase) {
+        NumberError::Uppercase
+    } else {
+        error
+    }
 }
 
 /// Reads a number that must fit in `min..=max` (for example an imm8 in
@@ -100,9 +108,21 @@ pub fn write_le_hex(out: &mut Vec<u8>, value: i64, width: usize) {
         if i > 0 {
             out.push(b' ');
         }
-        push_hex_byte(out, (bits >> (8 * i)) as u8);
+        out.extend_from_slice(&HEX_PAIRS[usize::from((bits >> (8 * i)) as u8)]);
     }
 }
+
+/// Every byte as its two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 /// Appends one byte as two lowercase hex digits.
 pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
@@ -139,6 +159,9 @@ mod tests {
         assert_eq!(parse(b"0x"), Err(NumberError::Empty));
         assert_eq!(parse(b"-"), Err(NumberError::Empty));
         assert_eq!(parse(b"0X10"), Err(NumberError::Uppercase));
+        // Uppercase wins wherever it stands, over the other errors too.
+        assert_eq!(parse(b"-0xzA"), Err(NumberError::Uppercase));
+        assert_eq!(parse(b"123456789A"), Err(NumberError::Uppercase));
         assert_eq!(parse(b"zz"), Err(NumberError::NotHex));
         assert_eq!(parse(b"--1"), Err(NumberError::NotHex));
         assert_eq!(parse(b"0x0x1"), Err(NumberError::NotHex));
