@@ -28,8 +28,8 @@
 //!
 //! `survey` needs the whole input before it can write anything (a reference
 //! may point forward, and the headers need every segment's size), so it
-//! reads all of it once into one buffer; segments borrow their names from
-//! it, labels keep copies of theirs (see [`Labels`]).
+//! reads all of it once into one buffer; segments and labels borrow their
+//! names from it (see [`Labels`]).
 //!
 //! `docs/walkthrough.md` ("Phase 5: `survey`") shows `survey` at work on a
 //! whole program, between the phase before it and the one after.
@@ -56,7 +56,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::io::{BufRead, Write};
 
 use crate::error::{line_ref, printable, Error};
@@ -140,7 +140,7 @@ struct Layout<'a> {
     /// The whole input, for messages that describe a string literal.
     text: &'a [u8],
     segments: Vec<Segment<'a>>,
-    labels: Labels,
+    labels: Labels<'a>,
     /// For each header line, in input order: the segment it opens.
     headers: Vec<usize>,
     entry: u32,
@@ -395,6 +395,9 @@ impl<'a> Layout<'a> {
                     printable(seg.name)
                 ),
             ));
+        }
+        if self.labels.is_full() {
+            return Err(Error::at(line_no, word, "too many labels: survey holds at most 4294967294"));
         }
         let label = Label { segment, offset: seg.size, line: line_no };
         if let Some(earlier) = self.labels.insert(name, label) {
@@ -884,94 +887,118 @@ impl fmt::Display for Shown<'_> {
 /// The labels by name, laid out for cheap look-ups: `survey` looks up a
 /// label for every reference, over a million times in a 100 MB program.
 ///
-/// A `HashMap` keyed by the names made each look-up touch the name's bytes
-/// far away in memory (in the 124 MB input, or in a heap copy), a cache
-/// miss every time, and superlinear time. Here the table holds only each
-/// name's 64-bit hash and the index of its entry, 16 bytes a bucket, and
-/// the names are copied once into one compact arena; a look-up compares
-/// a name's bytes only for an entry whose hash matched.
-#[derive(Default)]
-struct Labels {
-    /// Hash of a name -> the last entry with that hash.
-    by_hash: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
-    entries: Vec<Entry>,
-    /// Every name, one after another.
-    names: Vec<u8>,
+/// A 100 MB program has half a million labels, too many for the table to
+/// stay in the processor's caches, so a look-up costs about one cache miss
+/// per piece of memory it touches. This table keeps that to three: one
+/// 8-byte slot (open addressing, linear probing), the label's entry, and
+/// the name's bytes where the definition stands in the input. A slot holds
+/// 32 bits of the name's hash, so names are compared only when those match.
+/// (A `HashMap` from 64-bit hashes to entries, with the names copied into
+/// an arena, took three times the memory and missed the cache more often.)
+struct Labels<'a> {
+    /// A power-of-two number of slots, at most half of them used.
+    slots: Vec<Slot>,
+    entries: Vec<Entry<'a>>,
 }
 
-/// A label and where its name lies in `Labels::names`.
-struct Entry {
-    name: std::ops::Range<usize>,
+/// A place in `Labels::slots`: free, or an entry and its name's hash.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u32,
+    entry: u32,
+}
+
+impl Slot {
+    const FREE: Slot = Slot { hash: 0, entry: u32::MAX };
+
+    fn is_free(self) -> bool {
+        self.entry == Slot::FREE.entry
+    }
+}
+
+/// A label and its name, borrowed from the input.
+struct Entry<'a> {
+    name: &'a [u8],
     label: Label,
-    /// The entry defined before this one with the same hash (rare).
-    same_hash: Option<usize>,
 }
 
-impl Labels {
+impl<'a> Labels<'a> {
     /// An empty table with room for about `count` labels.
-    fn with_capacity(count: usize) -> Labels {
-        Labels {
-            by_hash: HashMap::with_capacity_and_hasher(count, Default::default()),
-            entries: Vec::with_capacity(count),
-            names: Vec::with_capacity(count * 16),
-        }
+    fn with_capacity(count: usize) -> Labels<'a> {
+        let slots = (2 * count).next_power_of_two().max(16);
+        Labels { slots: vec![Slot::FREE; slots], entries: Vec::with_capacity(count) }
     }
 
-    fn hash(name: &[u8]) -> u64 {
+    /// 32 bits of a good 64-bit hash; its low bits pick the first slot.
+    fn hash(name: &[u8]) -> u32 {
         let mut hasher = NameHasher::default();
         hasher.write(name);
-        hasher.finish()
+        (hasher.finish() >> 32) as u32
     }
 
-    /// The index of the entry for `name`, and `name`'s hash.
-    fn find(&self, name: &[u8]) -> (Option<usize>, u64) {
-        let hash = Labels::hash(name);
-        let mut next = self.by_hash.get(&hash).copied();
-        while let Some(i) = next {
-            let entry = &self.entries[i];
-            if &self.names[entry.name.clone()] == name {
-                return (Some(i), hash);
+    /// Where `name` is in `slots`: `Ok` with its slot, or `Err` with the
+    /// free slot where it would go.
+    fn find(&self, name: &[u8], hash: u32) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot.is_free() {
+                return Err(i);
             }
-            next = entry.same_hash;
+            if slot.hash == hash && self.entries[slot.entry as usize].name == name {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
         }
-        (None, hash)
     }
 
     fn get(&self, name: &[u8]) -> Option<&Label> {
-        self.find(name).0.map(|i| &self.entries[i].label)
+        let i = self.find(name, Labels::hash(name)).ok()?;
+        Some(&self.entries[self.slots[i].entry as usize].label)
     }
 
     /// Defines `name` as `label`; returns its earlier definition, which
     /// `label` replaces, if there was one (as `HashMap::insert` does).
-    fn insert(&mut self, name: &[u8], label: Label) -> Option<Label> {
-        match self.find(name) {
-            (Some(i), _) => Some(std::mem::replace(&mut self.entries[i].label, label)),
-            (None, hash) => {
-                let start = self.names.len();
-                self.names.extend_from_slice(name);
-                let same_hash = self.by_hash.insert(hash, self.entries.len());
-                self.entries.push(Entry { name: start..self.names.len(), label, same_hash });
-                None
-            }
+    /// A new name needs room: see `is_full`.
+    fn insert(&mut self, name: &'a [u8], label: Label) -> Option<Label> {
+        let hash = Labels::hash(name);
+        let mut free = match self.find(name, hash) {
+            Ok(i) => return Some(std::mem::replace(&mut self.entries[self.slots[i].entry as usize].label, label)),
+            Err(free) => free,
+        };
+        if 2 * (self.entries.len() + 1) > self.slots.len() {
+            self.grow();
+            free = self.free_slot(hash);
         }
-    }
-}
-
-/// The hasher of `Labels::by_hash`, whose keys are already hashes.
-#[derive(Default, Clone, Copy)]
-struct HashIsKey(u64);
-
-impl Hasher for HashIsKey {
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
+        self.slots[free] = Slot { hash, entry: self.entries.len() as u32 };
+        self.entries.push(Entry { name, label });
+        None
     }
 
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
+    /// Can the table take no new name? Entries are numbered in 32 bits.
+    fn is_full(&self) -> bool {
+        self.entries.len() >= Slot::FREE.entry as usize
     }
 
-    fn finish(&self) -> u64 {
-        self.0
+    /// The first free slot from where `hash` starts looking.
+    fn free_slot(&self, hash: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while !self.slots[i].is_free() {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// Doubles the slots; the hash kept in each says where it goes.
+    fn grow(&mut self) {
+        let doubled = vec![Slot::FREE; 2 * self.slots.len()];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        for slot in old.into_iter().filter(|s| !s.is_free()) {
+            let i = self.free_slot(slot.hash);
+            self.slots[i] = slot;
+        }
     }
 }
 
