@@ -29,7 +29,10 @@
 //! `survey` needs the whole input before it can write anything (a reference
 //! may point forward, and the headers need every segment's size), so it
 //! reads all of it once into one buffer; segments and labels borrow their
-//! names from it (see [`Labels`]).
+//! names from it (see [`Labels`]). It reads each line once: pass 1 lays
+//! out segments and labels and writes the line's bytes, with a placeholder
+//! for each label reference; pass 2 places the segments; pass 3 visits only
+//! the references, and writes each one's value over its placeholder.
 //!
 //! `docs/walkthrough.md` ("Phase 5: `survey`") shows `survey` at work on a
 //! whole program, between the phase before it and the one after.
@@ -93,16 +96,21 @@ const ADJUSTED_FROM: u32 = 0x0800_0000;
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
     let mut text = Vec::new();
     input.read_to_end(&mut text)?;
-    let layout = Layout::of(&text)?;
-    let mut out = Vec::with_capacity(text.len() + 200 + 100 * layout.segments.len());
-    elf_header(&layout, &mut out);
+    let mut body = Body::with_capacity(text.len(), line_map.is_on());
+    let layout = Layout::of(&text, &mut body)?;
+    body.fill_holes(&layout)?;
+    let mut headers = Vec::with_capacity(200 + 100 * layout.segments.len());
+    elf_header(&layout, &mut headers);
     line_map.next_output_generated();
     for segment in &layout.segments {
-        program_header(segment, &mut out);
+        program_header(segment, &mut headers);
         line_map.next_output_generated();
     }
-    body(&text, &layout, &mut out, line_map)?;
-    output.write_all(&out)?;
+    for &(first, count) in body.origins.iter().flatten() {
+        line_map.lines_from(first, count);
+    }
+    output.write_all(&headers)?;
+    output.write_all(&body.hex)?;
     Ok(())
 }
 
@@ -141,9 +149,32 @@ struct Layout<'a> {
     text: &'a [u8],
     segments: Vec<Segment<'a>>,
     labels: Labels<'a>,
-    /// For each header line, in input order: the segment it opens.
-    headers: Vec<usize>,
     entry: u32,
+}
+
+/// The output after the headers. Pass 1 writes every line's bytes, with a
+/// placeholder for each label reference (a hole), which pass 3 fills in.
+struct Body<'a> {
+    hex: Vec<u8>,
+    holes: Vec<Hole<'a>>,
+    /// For the line map, if one is kept: the runs of input lines, as
+    /// (first, count), that the body's lines come from.
+    origins: Option<Vec<(u64, u64)>>,
+}
+
+/// A label reference waiting for its value, and what resolving it needs
+/// to know about its line.
+struct Hole<'a> {
+    /// Where its placeholder starts in `Body::hex`.
+    at: usize,
+    /// The reference as written (`Value/disp32`).
+    word: &'a [u8],
+    line_no: u64,
+    segment: usize,
+    /// The offset, in its segment, of the byte after the line's
+    /// instruction: relative displacements count from there.
+    end: u64,
+    opcode: Opcode,
 }
 
 /// The lines of `text`, numbered from 1, without their line feeds.
@@ -188,22 +219,26 @@ fn width(word: &[u8]) -> u64 {
 
 impl<'a> Layout<'a> {
     /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
-    fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
+    /// Pass 1 also writes the lines' bytes into `body`.
+    fn of(text: &'a [u8], body: &mut Body<'a>) -> Result<Layout<'a>, Error> {
         // A capacity hint, so that the table rarely grows while it fills:
         // one label per 256 bytes of input, as in generated 100 MB programs
         // (unused capacity costs address space, not memory).
         let labels = Labels::with_capacity(text.len() / 256);
-        let mut layout = Layout { text, segments: Vec::new(), labels, headers: Vec::new(), entry: 0 };
+        let mut layout = Layout { text, segments: Vec::new(), labels, entry: 0 };
         let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
         let mut by_address: HashMap<u32, usize> = HashMap::new();
         let mut current: Option<usize> = None;
         for (line_no, line) in lines(text) {
             let mut words = words::instruction_words(line);
-            let Some(first) = words.next() else { continue };
+            let Some(first) = words.next() else {
+                // Blank, or only a comment: an empty line.
+                body.end_line(line_no);
+                continue;
+            };
             if first == b"==" {
                 let rest = &text[(line.as_ptr() as usize - text.as_ptr() as usize + line.len()).min(text.len())..];
                 let opened = layout.segment_header(line_no, words, current, rest, &mut by_name, &mut by_address)?;
-                layout.headers.push(opened);
                 current = Some(opened);
                 continue;
             }
@@ -233,23 +268,7 @@ impl<'a> Layout<'a> {
                 layout.define_label(line_no, first, segment)?;
                 continue;
             }
-            let mut size = 0;
-            for (i, word) in std::iter::once(first).chain(words).enumerate() {
-                if i > 0 && word == b"==" {
-                    return Err(Error::at(
-                        line_no,
-                        word,
-                        "a segment header must begin its line; put the '==' header on a line of its own",
-                    ));
-                }
-                if i > 0 && is_definition(word) {
-                    return Err(misplaced_definition(line_no, word));
-                }
-                size += width(word);
-            }
-            if let Some(s) = layout.segments.get_mut(segment) {
-                s.size += size;
-            }
+            layout.instruction(line_no, first, words, segment, body)?;
         }
         if layout.segments.is_empty() {
             return Err(Error::whole(
@@ -265,6 +284,61 @@ impl<'a> Layout<'a> {
         layout.place_segments()?;
         layout.entry = layout.entry_address()?;
         Ok(layout)
+    }
+
+    /// Writes the bytes of an instruction or data line into `body`, with a
+    /// placeholder for each label reference, and counts them into
+    /// `segment`.
+    fn instruction(
+        &mut self,
+        line_no: u64,
+        first: &'a [u8],
+        words: impl Iterator<Item = &'a [u8]>,
+        segment: usize,
+        body: &mut Body<'a>,
+    ) -> Result<(), Error> {
+        let first_hole = body.holes.len();
+        let mut second = None;
+        let mut size = 0;
+        for (i, word) in std::iter::once(first).chain(words).enumerate() {
+            if i > 0 && word == b"==" {
+                return Err(Error::at(
+                    line_no,
+                    word,
+                    "a segment header must begin its line; put the '==' header on a line of its own",
+                ));
+            }
+            if i > 0 && is_definition(word) {
+                return Err(misplaced_definition(line_no, word));
+            }
+            if i == 1 {
+                second = Some(word);
+            }
+            if word.len() == 2 {
+                body.hex.extend_from_slice(word);
+                body.hex.push(b' ');
+                size += 1;
+            } else {
+                let width = width(word);
+                body.holes.push(Hole { at: body.hex.len(), word, line_no, segment, end: 0, opcode: Opcode::Other });
+                body.hex.extend_from_slice(&PLACEHOLDER[..3 * width as usize]);
+                size += width;
+            }
+        }
+        body.end_line(line_no);
+        let Some(s) = self.segments.get_mut(segment) else {
+            return Err(Error::at(line_no, first, "internal error: line outside any segment"));
+        };
+        s.size += size;
+        let holes = &mut body.holes[first_hole..];
+        if !holes.is_empty() {
+            let opcode = if s.is_code() { opcode_of(first, second) } else { Opcode::Other };
+            for hole in holes {
+                hole.end = s.size;
+                hole.opcode = opcode;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a header (`== NAME ADDRESS`, the `==` already taken) and
@@ -659,10 +733,9 @@ enum Opcode {
 /// looked up in the opcode table. An opcode's own displacement (its tail,
 /// not a ModR/M one) is always relative: `e8`, `e9`, `0f 82`..`0f 8f` take
 /// a disp32, `eb` and `72`..`7f` a disp8.
-fn opcode_of(line_words: &[&[u8]]) -> Opcode {
-    let mut words = line_words.iter().copied();
-    let opcode = match words.next().and_then(hex_byte) {
-        Some(opcodes::TWO_BYTE_PREFIX) => words.next().and_then(hex_byte).and_then(opcodes::two_byte),
+fn opcode_of(first: &[u8], second: Option<&[u8]>) -> Opcode {
+    let opcode = match hex_byte(first) {
+        Some(opcodes::TWO_BYTE_PREFIX) => second.and_then(hex_byte).and_then(opcodes::two_byte),
         Some(byte) => opcodes::one_byte(byte),
         None => None,
     };
@@ -682,65 +755,51 @@ fn hex_byte(word: &[u8]) -> Option<u8> {
     number::parse(word).ok().and_then(|v| u8::try_from(v).ok())
 }
 
-/// Pass 3: every line's bytes, references resolved (2.7.3).
-fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap) -> Result<(), Error> {
-    let mut headers = layout.headers.iter();
-    let mut current: Option<usize> = None;
-    let mut fill = vec![0u64; layout.segments.len()];
-    // One line's words, taken once and reused for every reference on it.
-    let mut line_words: Vec<&[u8]> = Vec::new();
-    for (line_no, line) in lines(text) {
-        line_words.clear();
-        line_words.extend(words::instruction_words(line));
-        match line_words.first() {
-            Some(&b"==") => {
-                current = headers.next().copied();
-                continue;
-            }
-            Some(word) if is_definition(word) => continue,
-            _ => {}
-        }
-        if let (false, Some(segment)) = (line_words.is_empty(), current) {
-            let start = fill.get(segment).copied().unwrap_or(0);
-            let end = start + line_words.iter().map(|word| width(word)).sum::<u64>();
-            let place = Place { layout, line_no, segment, words: &line_words, end };
-            for word in &line_words {
-                if word.len() == 2 {
-                    out.extend_from_slice(word);
-                    out.push(b' ');
-                } else {
-                    let (value, width) = place.resolve(word)?;
-                    push_le(out, value, width);
-                }
-            }
-            if let Some(f) = fill.get_mut(segment) {
-                *f = end;
-            }
-        }
-        out.push(b'\n');
-        line_map.next_output_from(line_no);
-    }
-    Ok(())
-}
+/// What pass 1 writes for a reference until pass 3 knows its value: a
+/// byte of zeros for each byte it occupies (`width`).
+const PLACEHOLDER: &[u8; 12] = b"00 00 00 00 ";
 
-/// The line a reference stands on, and what it needs to know about it.
-struct Place<'l, 'a> {
-    layout: &'l Layout<'a>,
-    line_no: u64,
-    segment: usize,
-    /// The line's interpreted words.
-    words: &'l [&'a [u8]],
-    /// The offset, in its segment, of the byte after the line's
-    /// instruction: relative displacements count from there.
-    end: u64,
+impl Body<'_> {
+    fn with_capacity(input_len: usize, keep_origins: bool) -> Self {
+        Body { hex: Vec::with_capacity(input_len), holes: Vec::new(), origins: keep_origins.then(Vec::new) }
+    }
+
+    /// Ends the body's line, which came from input line `line_no`.
+    fn end_line(&mut self, line_no: u64) {
+        self.hex.push(b'\n');
+        if let Some(origins) = &mut self.origins {
+            match origins.last_mut() {
+                Some((first, count)) if *first + *count == line_no => *count += 1,
+                _ => origins.push((line_no, 1)),
+            }
+        }
+    }
+
+    /// Pass 3: resolves every reference, in input order (2.7.3), and writes
+    /// its value over its placeholder.
+    fn fill_holes(&mut self, layout: &Layout) -> Result<(), Error> {
+        for hole in &self.holes {
+            let (value, size) = hole.resolve(layout)?;
+            // A reference that resolves has exactly one operand type, which
+            // gives both its size and its placeholder's.
+            debug_assert_eq!(size as u64, width(hole.word));
+            for (i, &byte) in value.to_le_bytes()[..size].iter().enumerate() {
+                let [high, low] = number::hex_digits(byte);
+                self.hex[hole.at + 3 * i] = high;
+                self.hex[hole.at + 3 * i + 1] = low;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The operand types a reference may carry.
 const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
 
-impl Place<'_, '_> {
-    /// The value of reference `word` and its width in bytes.
-    fn resolve(&self, word: &[u8]) -> Result<(u32, usize), Error> {
+impl Hole<'_> {
+    /// The reference's value and its width in bytes.
+    fn resolve(&self, layout: &Layout) -> Result<(u32, usize), Error> {
+        let word = self.word;
         let w = Word::new(word);
         let name = w.datum();
         // A string literal is named by its text, never by its label.
@@ -765,7 +824,7 @@ impl Place<'_, '_> {
         let shown = Shown(name);
         let kind: &[u8] = match (types.next(), types.next()) {
             (None, _) if is_string_label(name) => {
-                let literal = self.layout.describe(name, self.layout.text);
+                let literal = layout.describe(name, layout.text);
                 let written = literal.trim_start_matches("string literal ");
                 return fail(format!(
                     "{literal} in a data segment must be written as '{written}/imm32' (its address, 4 bytes)"
@@ -781,16 +840,16 @@ impl Place<'_, '_> {
                 return fail("has more than one operand type; give a label reference exactly one".into())
             }
         };
-        let Some(label) = self.layout.labels.get(name) else {
+        let Some(label) = layout.labels.get(name) else {
             let kind = Shown(kind);
             return fail(format!("label '{shown}' is not defined anywhere (used as {kind})"));
         };
-        let here = self.layout.segments.get(self.segment);
+        let here = layout.segments.get(self.segment);
         let in_code = here.is_some_and(Segment::is_code);
-        let target = self.layout.segments.get(label.segment);
+        let target = layout.segments.get(label.segment);
         let to_code = target.is_some_and(Segment::is_code);
-        let address = self.layout.address_of(label);
-        let opcode = if in_code { opcode_of(self.words) } else { Opcode::Other };
+        let address = layout.address_of(label);
+        let opcode = self.opcode;
         if !to_code {
             // The valid uses first: `what` below may scan the whole input
             // (describe), which on every reference made survey quadratic.
@@ -802,7 +861,7 @@ impl Place<'_, '_> {
             let segment = target.map_or(&b""[..], |s| s.name);
             // "... and cannot be called or jumped to"
             let what = if is_string_label(name) {
-                format!("{} is data and", self.layout.describe(name, self.layout.text))
+                format!("{} is data and", layout.describe(name, layout.text))
             } else if segment == b"data" {
                 format!("'{shown}' is a data label (defined at {}) and", line_ref(label.line))
             } else {
@@ -1038,14 +1097,6 @@ impl Hasher for NameHasher {
 
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// Appends `value`'s low `width` bytes, little-endian, each followed by a space.
-fn push_le(out: &mut Vec<u8>, value: u32, width: usize) {
-    for byte in value.to_le_bytes().into_iter().take(width) {
-        number::push_hex_byte(out, byte);
-        out.push(b' ');
     }
 }
 
