@@ -126,9 +126,13 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 
 /// Appends one byte as two lowercase hex digits.
 pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
+    out.extend_from_slice(&hex_digits(byte));
+}
+
+/// One byte's two lowercase hex digits.
+pub fn hex_digits(byte: u8) -> [u8; 2] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.push(DIGITS[usize::from(byte >> 4)]);
-    out.push(DIGITS[usize::from(byte & 0xf)]);
+    [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0xf)]]
 }
 
 #[cfg(test)]

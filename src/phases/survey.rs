@@ -29,7 +29,10 @@
 //! `survey` needs the whole input before it can write anything (a reference
 //! may point forward, and the headers need every segment's size), so it
 //! reads all of it once into one buffer; segments borrow their names from
-//! it, labels keep copies of theirs (see [`Labels`]).
+//! it, labels keep copies of theirs (see [`Labels`]). It reads each line once: pass 1 lays
+//! out segments and labels and writes the line's bytes, with a placeholder
+//! for each label reference; pass 2 places the segments; pass 3 visits only
+//! the references, and writes each one's value over its placeholder.
 //!
 //! `docs/walkthrough.md` ("Phase 5: `survey`") shows `survey` at work on a
 //! whole program, between the phase before it and the one after.
@@ -56,7 +59,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::io::{BufRead, Write};
 
 use crate::error::{line_ref, printable, Error};
@@ -93,16 +96,21 @@ const ADJUSTED_FROM: u32 = 0x0800_0000;
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
     let mut text = Vec::new();
     input.read_to_end(&mut text)?;
-    let layout = Layout::of(&text)?;
-    let mut out = Vec::with_capacity(text.len() + 200 + 100 * layout.segments.len());
-    elf_header(&layout, &mut out);
+    let mut body = Body::with_capacity(text.len(), line_map.is_on());
+    let layout = Layout::of(&text, &mut body)?;
+    body.fill_holes(&layout)?;
+    let mut headers = Vec::with_capacity(200 + 100 * layout.segments.len());
+    elf_header(&layout, &mut headers);
     line_map.next_output_generated();
     for segment in &layout.segments {
-        program_header(segment, &mut out);
+        program_header(segment, &mut headers);
         line_map.next_output_generated();
     }
-    body(&text, &layout, &mut out, line_map)?;
-    output.write_all(&out)?;
+    for &(first, count) in body.origins.iter().flatten() {
+        line_map.lines_from(first, count);
+    }
+    output.write_all(&headers)?;
+    output.write_all(&body.hex)?;
     Ok(())
 }
 
@@ -141,9 +149,32 @@ struct Layout<'a> {
     text: &'a [u8],
     segments: Vec<Segment<'a>>,
     labels: Labels,
-    /// For each header line, in input order: the segment it opens.
-    headers: Vec<usize>,
     entry: u32,
+}
+
+/// The output after the headers. Pass 1 writes every line's bytes, with a
+/// placeholder for each label reference (a hole), which pass 3 fills in.
+struct Body<'a> {
+    hex: Vec<u8>,
+    holes: Vec<Hole<'a>>,
+    /// For the line map, if one is kept: the runs of input lines, as
+    /// (first, count), that the body's lines come from.
+    origins: Option<Vec<(u64, u64)>>,
+}
+
+/// A label reference waiting for its value, and what resolving it needs
+/// to know about its line.
+struct Hole<'a> {
+    /// Where its placeholder starts in `Body::hex`.
+    at: usize,
+    /// The reference as written (`Value/disp32`).
+    word: &'a [u8],
+    line_no: u64,
+    segment: usize,
+    /// The offset, in its segment, of the byte after the line's
+    /// instruction: relative displacements count from there.
+    end: u64,
+    opcode: Opcode,
 }
 
 /// The lines of `text`, numbered from 1, without their line feeds.
@@ -167,7 +198,10 @@ fn lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
 /// Is this word a label definition? Its last byte, or the last byte of its
 /// datum, is `:` (decision 13: both count, and the second is an error).
 fn is_definition(word: &[u8]) -> bool {
-    word.last() == Some(&b':') || Word::new(word).datum().last() == Some(&b':')
+    // Survey asks this of every word, most of them two bytes long: a plain
+    // loop finds the '/' sooner than `Word::datum`'s vectorised search.
+    let datum = word.split(|&b| b == b'/').next().unwrap_or(word);
+    word.last() == Some(&b':') || datum.last() == Some(&b':')
 }
 
 /// The bytes a non-definition word occupies (2.3): a two-character word is
@@ -188,22 +222,26 @@ fn width(word: &[u8]) -> u64 {
 
 impl<'a> Layout<'a> {
     /// Pass 1 (sizes and label offsets) and pass 2 (addresses).
-    fn of(text: &'a [u8]) -> Result<Layout<'a>, Error> {
+    /// Pass 1 also writes the lines' bytes into `body`.
+    fn of(text: &'a [u8], body: &mut Body<'a>) -> Result<Layout<'a>, Error> {
         // A capacity hint, so that the table rarely grows while it fills:
         // one label per 256 bytes of input, as in generated 100 MB programs
         // (unused capacity costs address space, not memory).
         let labels = Labels::with_capacity(text.len() / 256);
-        let mut layout = Layout { text, segments: Vec::new(), labels, headers: Vec::new(), entry: 0 };
+        let mut layout = Layout { text, segments: Vec::new(), labels, entry: 0 };
         let mut by_name: HashMap<&'a [u8], usize> = HashMap::new();
         let mut by_address: HashMap<u32, usize> = HashMap::new();
         let mut current: Option<usize> = None;
         for (line_no, line) in lines(text) {
             let mut words = words::instruction_words(line);
-            let Some(first) = words.next() else { continue };
+            let Some(first) = words.next() else {
+                // Blank, or only a comment: an empty line.
+                body.end_line(line_no);
+                continue;
+            };
             if first == b"==" {
                 let rest = &text[(line.as_ptr() as usize - text.as_ptr() as usize + line.len()).min(text.len())..];
                 let opened = layout.segment_header(line_no, words, current, rest, &mut by_name, &mut by_address)?;
-                layout.headers.push(opened);
                 current = Some(opened);
                 continue;
             }
@@ -233,23 +271,7 @@ impl<'a> Layout<'a> {
                 layout.define_label(line_no, first, segment)?;
                 continue;
             }
-            let mut size = 0;
-            for (i, word) in std::iter::once(first).chain(words).enumerate() {
-                if i > 0 && word == b"==" {
-                    return Err(Error::at(
-                        line_no,
-                        word,
-                        "a segment header must begin its line; put the '==' header on a line of its own",
-                    ));
-                }
-                if i > 0 && is_definition(word) {
-                    return Err(misplaced_definition(line_no, word));
-                }
-                size += width(word);
-            }
-            if let Some(s) = layout.segments.get_mut(segment) {
-                s.size += size;
-            }
+            layout.instruction(line_no, first, words, segment, body)?;
         }
         if layout.segments.is_empty() {
             return Err(Error::whole(
@@ -265,6 +287,61 @@ impl<'a> Layout<'a> {
         layout.place_segments()?;
         layout.entry = layout.entry_address()?;
         Ok(layout)
+    }
+
+    /// Writes the bytes of an instruction or data line into `body`, with a
+    /// placeholder for each label reference, and counts them into
+    /// `segment`.
+    fn instruction(
+        &mut self,
+        line_no: u64,
+        first: &'a [u8],
+        words: impl Iterator<Item = &'a [u8]>,
+        segment: usize,
+        body: &mut Body<'a>,
+    ) -> Result<(), Error> {
+        let first_hole = body.holes.len();
+        let mut second = None;
+        let mut size = 0;
+        for (i, word) in std::iter::once(first).chain(words).enumerate() {
+            if i > 0 && word == b"==" {
+                return Err(Error::at(
+                    line_no,
+                    word,
+                    "a segment header must begin its line; put the '==' header on a line of its own",
+                ));
+            }
+            if i > 0 && is_definition(word) {
+                return Err(misplaced_definition(line_no, word));
+            }
+            if i == 1 {
+                second = Some(word);
+            }
+            if word.len() == 2 {
+                body.hex.extend_from_slice(word);
+                body.hex.push(b' ');
+                size += 1;
+            } else {
+                let width = width(word);
+                body.holes.push(Hole { at: body.hex.len(), word, line_no, segment, end: 0, opcode: Opcode::Other });
+                body.hex.extend_from_slice(&PLACEHOLDER[..3 * width as usize]);
+                size += width;
+            }
+        }
+        body.end_line(line_no);
+        let Some(s) = self.segments.get_mut(segment) else {
+            return Err(Error::at(line_no, first, "internal error: line outside any segment"));
+        };
+        s.size += size;
+        let holes = &mut body.holes[first_hole..];
+        if !holes.is_empty() {
+            let opcode = if s.is_code() { opcode_of(first, second) } else { Opcode::Other };
+            for hole in holes {
+                hole.end = s.size;
+                hole.opcode = opcode;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a header (`== NAME ADDRESS`, the `==` already taken) and
@@ -395,6 +472,9 @@ impl<'a> Layout<'a> {
                     printable(seg.name)
                 ),
             ));
+        }
+        if !Labels::can_hold(name) {
+            return Err(Error::at(line_no, word, "this label's name is longer than 4 GiB; pick a shorter one"));
         }
         let label = Label { segment, offset: seg.size, line: line_no };
         if let Some(earlier) = self.labels.insert(name, label) {
@@ -656,10 +736,9 @@ enum Opcode {
 /// looked up in the opcode table. An opcode's own displacement (its tail,
 /// not a ModR/M one) is always relative: `e8`, `e9`, `0f 82`..`0f 8f` take
 /// a disp32, `eb` and `72`..`7f` a disp8.
-fn opcode_of(line_words: &[&[u8]]) -> Opcode {
-    let mut words = line_words.iter().copied();
-    let opcode = match words.next().and_then(hex_byte) {
-        Some(opcodes::TWO_BYTE_PREFIX) => words.next().and_then(hex_byte).and_then(opcodes::two_byte),
+fn opcode_of(first: &[u8], second: Option<&[u8]>) -> Opcode {
+    let opcode = match hex_byte(first) {
+        Some(opcodes::TWO_BYTE_PREFIX) => second.and_then(hex_byte).and_then(opcodes::two_byte),
         Some(byte) => opcodes::one_byte(byte),
         None => None,
     };
@@ -679,65 +758,51 @@ fn hex_byte(word: &[u8]) -> Option<u8> {
     number::parse(word).ok().and_then(|v| u8::try_from(v).ok())
 }
 
-/// Pass 3: every line's bytes, references resolved (2.7.3).
-fn body(text: &[u8], layout: &Layout, out: &mut Vec<u8>, line_map: &mut LineMap) -> Result<(), Error> {
-    let mut headers = layout.headers.iter();
-    let mut current: Option<usize> = None;
-    let mut fill = vec![0u64; layout.segments.len()];
-    // One line's words, taken once and reused for every reference on it.
-    let mut line_words: Vec<&[u8]> = Vec::new();
-    for (line_no, line) in lines(text) {
-        line_words.clear();
-        line_words.extend(words::instruction_words(line));
-        match line_words.first() {
-            Some(&b"==") => {
-                current = headers.next().copied();
-                continue;
-            }
-            Some(word) if is_definition(word) => continue,
-            _ => {}
-        }
-        if let (false, Some(segment)) = (line_words.is_empty(), current) {
-            let start = fill.get(segment).copied().unwrap_or(0);
-            let end = start + line_words.iter().map(|word| width(word)).sum::<u64>();
-            let place = Place { layout, line_no, segment, words: &line_words, end };
-            for word in &line_words {
-                if word.len() == 2 {
-                    out.extend_from_slice(word);
-                    out.push(b' ');
-                } else {
-                    let (value, width) = place.resolve(word)?;
-                    push_le(out, value, width);
-                }
-            }
-            if let Some(f) = fill.get_mut(segment) {
-                *f = end;
-            }
-        }
-        out.push(b'\n');
-        line_map.next_output_from(line_no);
-    }
-    Ok(())
-}
+/// What pass 1 writes for a reference until pass 3 knows its value: a
+/// byte of zeros for each byte it occupies (`width`).
+const PLACEHOLDER: &[u8; 12] = b"00 00 00 00 ";
 
-/// The line a reference stands on, and what it needs to know about it.
-struct Place<'l, 'a> {
-    layout: &'l Layout<'a>,
-    line_no: u64,
-    segment: usize,
-    /// The line's interpreted words.
-    words: &'l [&'a [u8]],
-    /// The offset, in its segment, of the byte after the line's
-    /// instruction: relative displacements count from there.
-    end: u64,
+impl Body<'_> {
+    fn with_capacity(input_len: usize, keep_origins: bool) -> Self {
+        Body { hex: Vec::with_capacity(input_len), holes: Vec::new(), origins: keep_origins.then(Vec::new) }
+    }
+
+    /// Ends the body's line, which came from input line `line_no`.
+    fn end_line(&mut self, line_no: u64) {
+        self.hex.push(b'\n');
+        if let Some(origins) = &mut self.origins {
+            match origins.last_mut() {
+                Some((first, count)) if *first + *count == line_no => *count += 1,
+                _ => origins.push((line_no, 1)),
+            }
+        }
+    }
+
+    /// Pass 3: resolves every reference, in input order (2.7.3), and writes
+    /// its value over its placeholder.
+    fn fill_holes(&mut self, layout: &Layout) -> Result<(), Error> {
+        for hole in &self.holes {
+            let (value, size) = hole.resolve(layout)?;
+            // A reference that resolves has exactly one operand type, which
+            // gives both its size and its placeholder's.
+            debug_assert_eq!(size as u64, width(hole.word));
+            for (i, &byte) in value.to_le_bytes()[..size].iter().enumerate() {
+                let [high, low] = number::hex_digits(byte);
+                self.hex[hole.at + 3 * i] = high;
+                self.hex[hole.at + 3 * i + 1] = low;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The operand types a reference may carry.
 const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
 
-impl Place<'_, '_> {
-    /// The value of reference `word` and its width in bytes.
-    fn resolve(&self, word: &[u8]) -> Result<(u32, usize), Error> {
+impl Hole<'_> {
+    /// The reference's value and its width in bytes.
+    fn resolve(&self, layout: &Layout) -> Result<(u32, usize), Error> {
+        let word = self.word;
         let w = Word::new(word);
         let name = w.datum();
         // A string literal is named by its text, never by its label.
@@ -762,7 +827,7 @@ impl Place<'_, '_> {
         let shown = Shown(name);
         let kind: &[u8] = match (types.next(), types.next()) {
             (None, _) if is_string_label(name) => {
-                let literal = self.layout.describe(name, self.layout.text);
+                let literal = layout.describe(name, layout.text);
                 let written = literal.trim_start_matches("string literal ");
                 return fail(format!(
                     "{literal} in a data segment must be written as '{written}/imm32' (its address, 4 bytes)"
@@ -778,16 +843,16 @@ impl Place<'_, '_> {
                 return fail("has more than one operand type; give a label reference exactly one".into())
             }
         };
-        let Some(label) = self.layout.labels.get(name) else {
+        let Some(label) = layout.labels.get(name) else {
             let kind = Shown(kind);
             return fail(format!("label '{shown}' is not defined anywhere (used as {kind})"));
         };
-        let here = self.layout.segments.get(self.segment);
+        let here = layout.segments.get(self.segment);
         let in_code = here.is_some_and(Segment::is_code);
-        let target = self.layout.segments.get(label.segment);
+        let target = layout.segments.get(label.segment);
         let to_code = target.is_some_and(Segment::is_code);
-        let address = self.layout.address_of(label);
-        let opcode = if in_code { opcode_of(self.words) } else { Opcode::Other };
+        let address = layout.address_of(label);
+        let opcode = self.opcode;
         if !to_code {
             // The valid uses first: `what` below may scan the whole input
             // (describe), which on every reference made survey quadratic.
@@ -799,7 +864,7 @@ impl Place<'_, '_> {
             let segment = target.map_or(&b""[..], |s| s.name);
             // "... and cannot be called or jumped to"
             let what = if is_string_label(name) {
-                format!("{} is data and", self.layout.describe(name, self.layout.text))
+                format!("{} is data and", layout.describe(name, layout.text))
             } else if segment == b"data" {
                 format!("'{shown}' is a data label (defined at {}) and", line_ref(label.line))
             } else {
@@ -882,96 +947,121 @@ impl fmt::Display for Shown<'_> {
 }
 
 /// The labels by name, laid out for cheap look-ups: `survey` looks up a
-/// label for every reference, over a million times in a 100 MB program.
+/// label for every reference, 800,000 times in a 100 MB program.
 ///
-/// A `HashMap` keyed by the names made each look-up touch the name's bytes
-/// far away in memory (in the 124 MB input, or in a heap copy), a cache
-/// miss every time, and superlinear time. Here the table holds only each
-/// name's 64-bit hash and the index of its entry, 16 bytes a bucket, and
-/// the names are copied once into one compact arena; a look-up compares
-/// a name's bytes only for an entry whose hash matched.
-#[derive(Default)]
+/// Such a program has half a million labels, too many for the table to
+/// stay in the processor's caches, so a look-up costs about one cache miss
+/// per piece of memory it touches. This table touches two: one slot (open
+/// addressing, linear probing) that holds the label itself, 32 bits of its
+/// name's hash and where the name is, and the name's bytes, copied into one
+/// compact arena (5 MB, where the names in the 124 MB input lie far apart).
+/// Names are compared only when the hashes match.
 struct Labels {
-    /// Hash of a name -> the last entry with that hash.
-    by_hash: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
-    entries: Vec<Entry>,
+    /// A power-of-two number of slots, at most half of them used.
+    slots: Vec<Slot>,
     /// Every name, one after another.
     names: Vec<u8>,
+    /// How many slots are used.
+    count: usize,
 }
 
-/// A label and where its name lies in `Labels::names`.
-struct Entry {
-    name: std::ops::Range<usize>,
+/// A place in `Labels::slots`: free, or a label with its name's hash and
+/// where its name lies in `Labels::names`.
+#[derive(Clone, Copy)]
+struct Slot {
+    name_at: usize,
+    name_len: u32,
+    hash: u32,
     label: Label,
-    /// The entry defined before this one with the same hash (rare).
-    same_hash: Option<usize>,
+}
+
+impl Slot {
+    const FREE: Slot =
+        Slot { name_at: usize::MAX, name_len: 0, hash: 0, label: Label { segment: 0, offset: 0, line: 0 } };
+
+    fn is_free(&self) -> bool {
+        self.name_at == usize::MAX
+    }
 }
 
 impl Labels {
     /// An empty table with room for about `count` labels.
     fn with_capacity(count: usize) -> Labels {
-        Labels {
-            by_hash: HashMap::with_capacity_and_hasher(count, Default::default()),
-            entries: Vec::with_capacity(count),
-            names: Vec::with_capacity(count * 16),
-        }
+        let slots = (2 * count).next_power_of_two().max(16);
+        Labels { slots: vec![Slot::FREE; slots], names: Vec::with_capacity(count * 12), count: 0 }
     }
 
-    fn hash(name: &[u8]) -> u64 {
+    /// Can `name` be a label? Its length must fit the 32 bits of a slot.
+    fn can_hold(name: &[u8]) -> bool {
+        u32::try_from(name.len()).is_ok()
+    }
+
+    /// 32 bits of a good 64-bit hash; its low bits pick the first slot.
+    fn hash(name: &[u8]) -> u32 {
         let mut hasher = NameHasher::default();
         hasher.write(name);
-        hasher.finish()
+        (hasher.finish() >> 32) as u32
     }
 
-    /// The index of the entry for `name`, and `name`'s hash.
-    fn find(&self, name: &[u8]) -> (Option<usize>, u64) {
-        let hash = Labels::hash(name);
-        let mut next = self.by_hash.get(&hash).copied();
-        while let Some(i) = next {
-            let entry = &self.entries[i];
-            if &self.names[entry.name.clone()] == name {
-                return (Some(i), hash);
+    /// Where `name` is in `slots`: `Ok` with its slot, or `Err` with the
+    /// free slot where it would go.
+    fn find(&self, name: &[u8], hash: u32) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = &self.slots[i];
+            if slot.is_free() {
+                return Err(i);
             }
-            next = entry.same_hash;
+            if slot.hash == hash && self.names.get(slot.name_at..slot.name_at + slot.name_len as usize) == Some(name) {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
         }
-        (None, hash)
     }
 
     fn get(&self, name: &[u8]) -> Option<&Label> {
-        self.find(name).0.map(|i| &self.entries[i].label)
+        let i = self.find(name, Labels::hash(name)).ok()?;
+        Some(&self.slots[i].label)
     }
 
-    /// Defines `name` as `label`; returns its earlier definition, which
-    /// `label` replaces, if there was one (as `HashMap::insert` does).
+    /// Defines `name` (see `can_hold`) as `label`; returns its earlier
+    /// definition, which `label` replaces, if there was one (as
+    /// `HashMap::insert` does).
     fn insert(&mut self, name: &[u8], label: Label) -> Option<Label> {
-        match self.find(name) {
-            (Some(i), _) => Some(std::mem::replace(&mut self.entries[i].label, label)),
-            (None, hash) => {
-                let start = self.names.len();
-                self.names.extend_from_slice(name);
-                let same_hash = self.by_hash.insert(hash, self.entries.len());
-                self.entries.push(Entry { name: start..self.names.len(), label, same_hash });
-                None
-            }
+        let hash = Labels::hash(name);
+        let mut free = match self.find(name, hash) {
+            Ok(i) => return Some(std::mem::replace(&mut self.slots[i].label, label)),
+            Err(free) => free,
+        };
+        if 2 * (self.count + 1) > self.slots.len() {
+            self.grow();
+            free = self.free_slot(hash);
         }
-    }
-}
-
-/// The hasher of `Labels::by_hash`, whose keys are already hashes.
-#[derive(Default, Clone, Copy)]
-struct HashIsKey(u64);
-
-impl Hasher for HashIsKey {
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
+        self.slots[free] = Slot { name_at: self.names.len(), name_len: name.len() as u32, hash, label };
+        self.names.extend_from_slice(name);
+        self.count += 1;
+        None
     }
 
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
+    /// The first free slot from where `hash` starts looking.
+    fn free_slot(&self, hash: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while !self.slots[i].is_free() {
+            i = (i + 1) & mask;
+        }
+        i
     }
 
-    fn finish(&self) -> u64 {
-        self.0
+    /// Doubles the slots; the hash kept in each says where it goes.
+    fn grow(&mut self) {
+        let doubled = vec![Slot::FREE; 2 * self.slots.len()];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        for slot in old.into_iter().filter(|s| !s.is_free()) {
+            let i = self.free_slot(slot.hash);
+            self.slots[i] = slot;
+        }
     }
 }
 
@@ -1011,14 +1101,6 @@ impl Hasher for NameHasher {
 
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// Appends `value`'s low `width` bytes, little-endian, each followed by a space.
-fn push_le(out: &mut Vec<u8>, value: u32, width: usize) {
-    for byte in value.to_le_bytes().into_iter().take(width) {
-        number::push_hex_byte(out, byte);
-        out.push(b' ');
     }
 }
 
