@@ -135,12 +135,12 @@ impl Segment<'_> {
     }
 }
 
-/// A label: the segment it is in and its offset there.
+/// A label: the segment it is in and its offset there. (The line of its
+/// definition, needed only in messages, is kept apart: see [`Labels`].)
 #[derive(Clone, Copy)]
 struct Label {
     segment: usize,
     offset: u64,
-    line: u64,
 }
 
 /// Segments and labels, with their final addresses.
@@ -476,38 +476,38 @@ impl<'a> Layout<'a> {
         if !Labels::can_hold(name) {
             return Err(Error::at(line_no, word, "this label's name is longer than 4 GiB; pick a shorter one"));
         }
-        let label = Label { segment, offset: seg.size, line: line_no };
-        if let Some(earlier) = self.labels.insert(name, label) {
+        let label = Label { segment, offset: seg.size };
+        if let Some((earlier, earlier_line)) = self.labels.insert(name, label, line_no) {
             if name != b"Entry" {
-                return Err(self.duplicate(name, earlier, label));
+                return Err(self.duplicate(name, (earlier, earlier_line), (label, line_no)));
             }
         }
         Ok(())
     }
 
     /// The error for a second definition of `name`.
-    fn duplicate(&self, name: &[u8], earlier: Label, later: Label) -> Error {
+    fn duplicate(&self, name: &[u8], (earlier, earlier_line): (Label, u64), (later, later_line): (Label, u64)) -> Error {
         let shown = printable(name);
         let segment_name = |i: usize| self.segments.get(i).map_or(String::new(), |s| printable(s.name));
         if name == b"run-tests" {
             // `tests` appends its own run-tests after the user's, so name
             // the user's line.
             return Error::on_line(
-                earlier.line,
+                earlier_line,
                 "'run-tests' is generated automatically, calling every test- function, and may not \
                  be defined by hand; rename this function",
             );
         }
         let message = if earlier.segment == later.segment {
-            format!("label '{shown}' is already defined at {}; a label may be defined only once", line_ref(earlier.line))
+            format!("label '{shown}' is already defined at {}; a label may be defined only once", line_ref(earlier_line))
         } else {
             format!(
                 "'{shown}' is already defined in segment '{}' at {}; a name may label only one place",
                 segment_name(earlier.segment),
-                line_ref(earlier.line)
+                line_ref(earlier_line)
             )
         };
-        Error::on_line(later.line, message)
+        Error::on_line(later_line, message)
     }
 
     /// Pass 2: file offsets and addresses of the segments (2.5), checked.
@@ -589,7 +589,7 @@ impl<'a> Layout<'a> {
         format!("'{}'", printable(name))
     }
 
-    fn address_of(&self, label: &Label) -> u32 {
+    fn address_of(&self, label: Label) -> u32 {
         let base = self.segments.get(label.segment).map_or(0, |s| s.address);
         base.wrapping_add(label.offset as u32)
     }
@@ -866,9 +866,9 @@ impl Hole<'_> {
             let what = if is_string_label(name) {
                 format!("{} is data and", layout.describe(name, layout.text))
             } else if segment == b"data" {
-                format!("'{shown}' is a data label (defined at {}) and", line_ref(label.line))
+                format!("'{shown}' is a data label (defined at {}) and", line_ref(layout.labels.definition_line(name)))
             } else {
-                format!("'{shown}' is a label in segment '{}' (defined at {}) and", Shown(segment), line_ref(label.line))
+                format!("'{shown}' is a label in segment '{}' (defined at {}) and", Shown(segment), line_ref(layout.labels.definition_line(name)))
             };
             let typed = Shown(kind);
             return match kind {
@@ -932,7 +932,7 @@ impl Hole<'_> {
     }
 
     /// From the end of this line to `label`, both in the line's segment.
-    fn distance(&self, label: &Label) -> i64 {
+    fn distance(&self, label: Label) -> i64 {
         label.offset as i64 - self.end as i64
     }
 }
@@ -950,15 +950,20 @@ impl fmt::Display for Shown<'_> {
 /// label for every reference, 800,000 times in a 100 MB program.
 ///
 /// Such a program has half a million labels, too many for the table to
-/// stay in the processor's caches, so a look-up costs about one cache miss
-/// per piece of memory it touches. This table touches two: one slot (open
-/// addressing, linear probing) that holds the label itself, 32 bits of its
-/// name's hash and where the name is, and the name's bytes, copied into one
-/// compact arena (5 MB, where the names in the 124 MB input lie far apart).
-/// Names are compared only when the hashes match.
+/// stay in the fastest caches, so a look-up costs about one cache miss per
+/// piece of memory it touches. This table touches two: one 24-byte slot
+/// (open addressing, linear probing) that holds the label's segment and
+/// offset, 32 bits of its name's hash and where the name is; and the name's
+/// bytes, copied into one compact arena (5 MB, where the names in the
+/// 124 MB input lie far apart). Names are compared only when the hashes
+/// match. The line of each definition, needed only for messages, lies in
+/// a table of its own, so that the slots stay small enough (24 MB for half
+/// a million labels) to mostly fit the last-level cache.
 struct Labels {
     /// A power-of-two number of slots, at most half of them used.
     slots: Vec<Slot>,
+    /// For each slot, the line of its label's definition.
+    lines: Vec<u64>,
     /// Every name, one after another.
     names: Vec<u8>,
     /// How many slots are used.
@@ -966,21 +971,29 @@ struct Labels {
 }
 
 /// A place in `Labels::slots`: free, or a label with its name's hash and
-/// where its name lies in `Labels::names`.
+/// where its name lies in `Labels::names`. Segment and offset fit 32 bits
+/// in any program survey can lay out: `place_segments` rejects more than
+/// 65535 segments or 4 GiB before any label is used, so the saturated
+/// values `Label::to_slot` may store are never read.
 #[derive(Clone, Copy)]
 struct Slot {
-    name_at: usize,
+    name_at: u64,
     name_len: u32,
     hash: u32,
-    label: Label,
+    segment: u32,
+    offset: u32,
 }
 
 impl Slot {
-    const FREE: Slot =
-        Slot { name_at: usize::MAX, name_len: 0, hash: 0, label: Label { segment: 0, offset: 0, line: 0 } };
+    const FREE: Slot = Slot { name_at: u64::MAX, name_len: 0, hash: 0, segment: 0, offset: 0 };
 
     fn is_free(&self) -> bool {
-        self.name_at == usize::MAX
+        self.name_at == u64::MAX
+    }
+
+    fn name_range(&self) -> std::ops::Range<usize> {
+        let start = usize::try_from(self.name_at).unwrap_or(usize::MAX);
+        start..start.saturating_add(self.name_len as usize)
     }
 }
 
@@ -988,7 +1001,7 @@ impl Labels {
     /// An empty table with room for about `count` labels.
     fn with_capacity(count: usize) -> Labels {
         let slots = (2 * count).next_power_of_two().max(16);
-        Labels { slots: vec![Slot::FREE; slots], names: Vec::with_capacity(count * 12), count: 0 }
+        Labels { slots: vec![Slot::FREE; slots], lines: vec![0; slots], names: Vec::with_capacity(count * 12), count: 0 }
     }
 
     /// Can `name` be a label? Its length must fit the 32 bits of a slot.
@@ -1013,32 +1026,49 @@ impl Labels {
             if slot.is_free() {
                 return Err(i);
             }
-            if slot.hash == hash && self.names.get(slot.name_at..slot.name_at + slot.name_len as usize) == Some(name) {
+            if slot.hash == hash && self.names.get(slot.name_range()) == Some(name) {
                 return Ok(i);
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn get(&self, name: &[u8]) -> Option<&Label> {
+    fn get(&self, name: &[u8]) -> Option<Label> {
         let i = self.find(name, Labels::hash(name)).ok()?;
-        Some(&self.slots[i].label)
+        Some(self.label_at(i))
     }
 
-    /// Defines `name` (see `can_hold`) as `label`; returns its earlier
-    /// definition, which `label` replaces, if there was one (as
-    /// `HashMap::insert` does).
-    fn insert(&mut self, name: &[u8], label: Label) -> Option<Label> {
+    /// The line where `name` is defined (0 if it is not), for messages.
+    fn definition_line(&self, name: &[u8]) -> u64 {
+        self.find(name, Labels::hash(name)).map_or(0, |i| self.lines[i])
+    }
+
+    fn label_at(&self, i: usize) -> Label {
+        let slot = &self.slots[i];
+        Label { segment: slot.segment as usize, offset: u64::from(slot.offset) }
+    }
+
+    /// Defines `name` (see `can_hold`) as `label`, at input line `line`;
+    /// returns its earlier definition and line, which `label` replaces, if
+    /// there was one (as `HashMap::insert` does).
+    fn insert(&mut self, name: &[u8], label: Label, line: u64) -> Option<(Label, u64)> {
         let hash = Labels::hash(name);
+        let segment = u32::try_from(label.segment).unwrap_or(u32::MAX);
+        let offset = u32::try_from(label.offset).unwrap_or(u32::MAX);
         let mut free = match self.find(name, hash) {
-            Ok(i) => return Some(std::mem::replace(&mut self.slots[i].label, label)),
+            Ok(i) => {
+                let earlier = (self.label_at(i), self.lines[i]);
+                (self.slots[i].segment, self.slots[i].offset, self.lines[i]) = (segment, offset, line);
+                return Some(earlier);
+            }
             Err(free) => free,
         };
         if 2 * (self.count + 1) > self.slots.len() {
             self.grow();
             free = self.free_slot(hash);
         }
-        self.slots[free] = Slot { name_at: self.names.len(), name_len: name.len() as u32, hash, label };
+        self.slots[free] = Slot { name_at: self.names.len() as u64, name_len: name.len() as u32, hash, segment, offset };
+        self.lines[free] = line;
         self.names.extend_from_slice(name);
         self.count += 1;
         None
@@ -1057,10 +1087,12 @@ impl Labels {
     /// Doubles the slots; the hash kept in each says where it goes.
     fn grow(&mut self) {
         let doubled = vec![Slot::FREE; 2 * self.slots.len()];
-        let old = std::mem::replace(&mut self.slots, doubled);
-        for slot in old.into_iter().filter(|s| !s.is_free()) {
+        let old_slots = std::mem::replace(&mut self.slots, doubled);
+        let old_lines = std::mem::replace(&mut self.lines, vec![0; self.slots.len()]);
+        for (slot, line) in old_slots.into_iter().zip(old_lines).filter(|(s, _)| !s.is_free()) {
             let i = self.free_slot(slot.hash);
             self.slots[i] = slot;
+            self.lines[i] = line;
         }
     }
 }
