@@ -253,6 +253,12 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
         if is_filler(word) {
             continue;
         }
+        if is_hex_pair(word) {
+            // The commonest data word (`2a`) is its own output.
+            out.extend_from_slice(word);
+            out.push(b' ');
+            continue;
+        }
         let (datum, metadata) = split_word(word);
         if ends_a_label(word, datum) {
             out.extend_from_slice(line);
@@ -555,13 +561,15 @@ impl<'a> Instruction<'a> {
         let byte_at = |i: usize| rest.clone().nth(i).map(raw_byte_value);
         let given = opcode.bytes.len() + rest.clone().count();
         let mut needed = opcode.bytes.len();
-        let mut parts = vec![format!("{} opcode byte{}", opcode.bytes.len(), plural(opcode.bytes.len()))];
+        // What the bytes after the opcode are, for the message if the
+        // count is wrong.
+        let mut parts: [Option<&str>; 4] = [None; 4];
         if opcode.has_modrm() {
             let Some(modrm) = byte_at(0) else {
                 return Err(self.raw_hex_error(opcode, given, "it ends before the ModR/M byte the opcode needs"));
             };
             needed += 1;
-            parts.push("ModR/M".to_string());
+            parts[0] = Some("ModR/M");
             let (mode, rm) = (modrm >> 6, modrm & 7);
             let mut base = None;
             if mode != 3 && rm == 4 {
@@ -569,7 +577,7 @@ impl<'a> Instruction<'a> {
                     return Err(self.raw_hex_error(opcode, given, "it ends before the SIB byte its ModR/M byte calls for"));
                 };
                 needed += 1;
-                parts.push("SIB".to_string());
+                parts[1] = Some("SIB");
                 base = Some(sib & 7);
             }
             let disp = match mode {
@@ -580,19 +588,15 @@ impl<'a> Instruction<'a> {
             };
             if disp > 0 {
                 needed += disp;
-                parts.push(if disp == 1 { "disp8" } else { "disp32" }.to_string());
+                parts[2] = Some(if disp == 1 { "disp8" } else { "disp32" });
             }
         }
         if let Some(op) = opcode.tail.operand() {
             needed += opcode.tail.len();
-            parts.push(op.name().to_string());
+            parts[3] = Some(op.name());
         }
         if given != needed {
-            return Err(self.raw_hex_error(
-                opcode,
-                given,
-                &format!("this instruction needs {needed} ({})", parts.join(" + ")),
-            ));
+            return Err(self.raw_hex_length_error(opcode, given, needed, parts));
         }
         for &b in opcode.bytes {
             push_hex_byte(out, b);
@@ -603,6 +607,13 @@ impl<'a> Instruction<'a> {
             out.push(b' ');
         }
         Ok(())
+    }
+
+    #[cold]
+    fn raw_hex_length_error(&self, opcode: &Opcode, given: usize, needed: usize, parts: [Option<&str>; 4]) -> Error {
+        let mut all = vec![format!("{} opcode byte{}", opcode.bytes.len(), plural(opcode.bytes.len()))];
+        all.extend(parts.into_iter().flatten().map(str::to_string));
+        self.raw_hex_error(opcode, given, &format!("this instruction needs {needed} ({})", all.join(" + ")))
     }
 
     #[cold]
@@ -1531,6 +1542,21 @@ mod tests {
             }
         }
         assert!(accepted > 5_000 && rejected > 5_000, "{accepted} accepted, {rejected} rejected");
+    }
+
+    #[test]
+    fn two_digit_data_words_are_written_as_data_word_writes_them() {
+        let digits = b"0123456789abcdefABgx-+:";
+        for &hi in digits {
+            for &lo in digits {
+                let word = [hi, lo];
+                if is_hex_pair(&word) {
+                    let mut out = Vec::new();
+                    data_word(&word, &word, None, 1, &mut out).unwrap();
+                    assert_eq!(out, [hi, lo, b' ']);
+                }
+            }
+        }
     }
 
     #[test]
