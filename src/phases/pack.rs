@@ -259,6 +259,9 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
             out.push(b' ');
             continue;
         }
+        if imm32_data_word(word, out) {
+            continue;
+        }
         let (datum, metadata) = split_word(word);
         if ends_a_label(word, datum) {
             out.extend_from_slice(line);
@@ -268,6 +271,25 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
     }
     out.push(b'\n');
     Ok(())
+}
+
+/// The next commonest data word, a plain `/imm32` (`0x2a/imm32`,
+/// `Entry/imm32`), written as [`data_word`] writes it; false, having
+/// written nothing, for any other word or a number that does not read.
+fn imm32_data_word(word: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(datum) = word.strip_suffix(b"/imm32") else { return false };
+    if datum.is_empty() || datum.contains(&b'/') || datum.last() == Some(&b':') {
+        return false;
+    }
+    if !looks_like_number(datum) {
+        out.extend_from_slice(word);
+    } else if let Ok(value) = parse_number(datum) {
+        write_le_hex(out, value, 4);
+    } else {
+        return false;
+    }
+    out.push(b' ');
+    true
 }
 
 /// One word of a data line: 4 bytes for `/imm32`, 1 for anything else; a
@@ -1554,6 +1576,25 @@ mod tests {
                     let mut out = Vec::new();
                     data_word(&word, &word, None, 1, &mut out).unwrap();
                     assert_eq!(out, [hi, lo, b' ']);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn imm32_data_words_are_written_as_data_word_writes_them() {
+        let data = ["0", "2a", "0x2a", "-1", "+5", "0x100000000", "0xA", "zz", "", "x", "T", "Entry", "x:", "a/b", "==", "-", "0x"];
+        for datum in data {
+            for word in [format!("{datum}/imm32"), format!("{datum}/imm32/imm32"), format!("{datum}/x/imm32")] {
+                let word = word.as_bytes();
+                let mut fast = Vec::new();
+                if imm32_data_word(word, &mut fast) {
+                    let (datum, metadata) = split_word(word);
+                    let mut checked = Vec::new();
+                    data_word(word, datum, metadata, 1, &mut checked).unwrap();
+                    assert_eq!(fast, checked, "{}", printable(word));
+                } else {
+                    assert!(fast.is_empty());
                 }
             }
         }
