@@ -48,7 +48,10 @@
 //!
 //! `pack` streams, in bounded memory: it packs each line where it lies in
 //! the reader's buffer and writes its output in 64 KiB chunks, one output
-//! line per input line.
+//! line per input line. Each instruction first takes a fast path
+//! (`pack_valid`) that reads every word once and gives up at anything
+//! unusual or wrong; the careful path (`pack_checked`) then packs it or
+//! says what is wrong. The two are tested against each other.
 
 use std::io::{self, BufRead, Write};
 
