@@ -104,11 +104,22 @@ pub fn parse_in(datum: &[u8], min: i64, max: i64) -> Result<Option<i64>, NumberE
 /// by spaces (`0x2a`, width 4 gives `2a 00 00 00`), into `out`.
 pub fn write_le_hex(out: &mut Vec<u8>, value: i64, width: usize) {
     let bits = value as u64;
+    let pair = |i: usize| HEX_PAIRS[usize::from((bits >> (8 * i)) as u8)];
+    if width == 1 {
+        out.extend_from_slice(&pair(0));
+        return;
+    }
+    if width == 4 {
+        // The commonest width, in one copy of a known size.
+        let [a, b, c, d] = [pair(0), pair(1), pair(2), pair(3)];
+        out.extend_from_slice(&[a[0], a[1], b' ', b[0], b[1], b' ', c[0], c[1], b' ', d[0], d[1]]);
+        return;
+    }
     for i in 0..width {
         if i > 0 {
             out.push(b' ');
         }
-        out.extend_from_slice(&HEX_PAIRS[usize::from((bits >> (8 * i)) as u8)]);
+        out.extend_from_slice(&pair(i));
     }
 }
 
@@ -195,5 +206,8 @@ mod tests {
         out.clear();
         write_le_hex(&mut out, -1, 1);
         assert_eq!(out, b"ff");
+        out.clear();
+        write_le_hex(&mut out, 0x1234, 2);
+        assert_eq!(out, b"34 12");
     }
 }

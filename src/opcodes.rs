@@ -80,8 +80,13 @@ impl Operand {
     }
 
     /// A small number, unique per type, for tables indexed by operand type.
-    pub fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self as usize
+    }
+
+    /// This type's bit in a set of operand types ([`Opcode::permitted`]).
+    pub const fn bit(self) -> u16 {
+        1 << self.index()
     }
 
     /// The operand type a metadata item names, if it names one (exact,
@@ -160,7 +165,7 @@ pub enum Tail {
 
 impl Tail {
     /// The operand type the tail is written with, if any.
-    pub fn operand(self) -> Option<Operand> {
+    pub const fn operand(self) -> Option<Operand> {
         match self {
             Tail::None => None,
             Tail::Disp8 => Some(Operand::Disp8),
@@ -200,8 +205,40 @@ pub struct Opcode {
 
 impl Opcode {
     /// Does the instruction have a ModR/M byte?
-    pub fn has_modrm(&self) -> bool {
-        self.reg != RegField::None
+    pub const fn has_modrm(&self) -> bool {
+        !matches!(self.reg, RegField::None)
+    }
+
+    /// The operand types [`Opcode::requires`], as a set of
+    /// [`Operand::bit`]s, for checking a whole instruction at once.
+    pub const fn required(&self) -> u16 {
+        let mut set = 0;
+        if self.has_modrm() {
+            set |= Operand::Mod.bit() | Operand::Rm32.bit();
+        }
+        if matches!(self.reg, RegField::Subop | RegField::SubopOrEqualR32) {
+            set |= Operand::Subop.bit();
+        }
+        if let Some(op) = self.tail.operand() {
+            set |= op.bit();
+        }
+        set
+    }
+
+    /// The operand types [`Opcode::permits`], as a set of [`Operand::bit`]s.
+    pub const fn permitted(&self) -> u16 {
+        let mut set = self.required();
+        if self.has_modrm() {
+            set |= Operand::Base.bit()
+                | Operand::Index.bit()
+                | Operand::Scale.bit()
+                | Operand::Disp8.bit()
+                | Operand::Disp32.bit();
+        }
+        if matches!(self.reg, RegField::R32 | RegField::SubopOrEqualR32) {
+            set |= Operand::R32.bit();
+        }
+        set
     }
 
     /// Must an instruction with this opcode give an operand of type `op`,
@@ -456,6 +493,16 @@ mod tests {
         assert_eq!(Operand::from_metadata(b"imm23"), None);
         for op in Operand::ALL {
             assert_eq!(Operand::ALL[op.index()], op);
+        }
+    }
+
+    #[test]
+    fn the_operand_sets_agree_with_requires_and_permits() {
+        for opcode in OPCODES {
+            for op in Operand::ALL {
+                assert_eq!(opcode.required() & op.bit() != 0, opcode.requires(op), "{} {}", opcode.spelling(), op.name());
+                assert_eq!(opcode.permitted() & op.bit() != 0, opcode.permits(op), "{} {}", opcode.spelling(), op.name());
+            }
         }
     }
 

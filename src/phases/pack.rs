@@ -48,7 +48,10 @@
 //!
 //! `pack` streams, in bounded memory: it packs each line where it lies in
 //! the reader's buffer and writes its output in 64 KiB chunks, one output
-//! line per input line.
+//! line per input line. Each instruction first takes a fast path
+//! (`pack_valid`) that reads every word once and gives up at anything
+//! unusual or wrong; the careful path (`pack_checked`) then packs it or
+//! says what is wrong. The two are tested against each other.
 
 use std::io::{self, BufRead, Write};
 
@@ -253,6 +256,15 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
         if is_filler(word) {
             continue;
         }
+        if is_hex_pair(word) {
+            // The commonest data word (`2a`) is its own output.
+            out.extend_from_slice(word);
+            out.push(b' ');
+            continue;
+        }
+        if imm32_data_word(word, out) {
+            continue;
+        }
         let (datum, metadata) = split_word(word);
         if ends_a_label(word, datum) {
             out.extend_from_slice(line);
@@ -262,6 +274,25 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
     }
     out.push(b'\n');
     Ok(())
+}
+
+/// The next commonest data word, a plain `/imm32` (`0x2a/imm32`,
+/// `Entry/imm32`), written as [`data_word`] writes it; false, having
+/// written nothing, for any other word or a number that does not read.
+fn imm32_data_word(word: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(datum) = word.strip_suffix(b"/imm32") else { return false };
+    if datum.is_empty() || datum.contains(&b'/') || datum.last() == Some(&b':') {
+        return false;
+    }
+    if !looks_like_number(datum) {
+        out.extend_from_slice(word);
+    } else if let Ok(value) = parse_number(datum) {
+        write_le_hex(out, value, 4);
+    } else {
+        return false;
+    }
+    out.push(b' ');
+    true
 }
 
 /// One word of a data line: 4 bytes for `/imm32`, 1 for anything else; a
@@ -329,23 +360,19 @@ struct Operands<'a> {
     values: [i64; 13],
 }
 
-fn bit(op: Operand) -> u16 {
-    1 << op.index()
-}
-
 impl<'a> Operands<'a> {
     fn add(&mut self, op: Operand, word: &'a [u8]) {
-        self.present |= bit(op);
+        self.present |= op.bit();
         self.words[op.index()] = word;
     }
 
     fn set_value(&mut self, op: Operand, value: i64) {
-        self.numbers |= bit(op);
+        self.numbers |= op.bit();
         self.values[op.index()] = value;
     }
 
     fn has(&self, op: Operand) -> bool {
-        self.present & bit(op) != 0
+        self.present & op.bit() != 0
     }
 
     fn word(&self, op: Operand) -> Option<&'a [u8]> {
@@ -354,7 +381,7 @@ impl<'a> Operands<'a> {
 
     /// The value of an operand that is a number.
     fn value(&self, op: Operand) -> Option<i64> {
-        (self.numbers & bit(op) != 0).then(|| self.values[op.index()])
+        (self.numbers & op.bit() != 0).then(|| self.values[op.index()])
     }
 
     /// The operand types present, in the order of [`Operand::ALL`].
@@ -362,7 +389,7 @@ impl<'a> Operands<'a> {
         let mut left = self.present;
         std::iter::from_fn(move || {
             let op = *Operand::ALL.get(left.trailing_zeros() as usize)?;
-            left &= !bit(op);
+            left &= !op.bit();
             Some(op)
         })
     }
@@ -383,6 +410,60 @@ fn operand_words(words: LongWords<'_>) -> impl Iterator<Item = &[u8]> + Clone {
 impl<'a> Instruction<'a> {
     /// Checks and encodes the instruction whose first word is `first`.
     fn pack(&self, first: &'a [u8], rest: LongWords<'a>, out: &mut Vec<u8>) -> Result<(), Error> {
+        let start = out.len();
+        if self.pack_valid(first, rest.clone(), out) {
+            return Ok(());
+        }
+        out.truncate(start);
+        self.pack_checked(first, rest, out)
+    }
+
+    /// The fast path: packs an instruction as most are written (a two-digit
+    /// opcode, every operand word typed), reading each word once. Gives up,
+    /// returning false, on anything else or anything wrong; the caller
+    /// then throws away what was written and takes [`Instruction::pack_checked`],
+    /// which finds the error and says what it is. On input it accepts, it
+    /// writes what `pack_checked` writes (the `fast_path_agrees_...` test).
+    fn pack_valid(&self, first: &'a [u8], rest: LongWords<'a>, out: &mut Vec<u8>) -> bool {
+        let mut rest = operand_words(rest);
+        let Some(opcode) = simple_opcode(first, &mut rest) else { return false };
+        let mut ops = Operands::default();
+        for word in rest {
+            let Some((datum, op)) = typed_word(word) else { return false };
+            if datum.is_empty() || ops.has(op) {
+                return false;
+            }
+            ops.add(op, word);
+            if looks_like_number(datum) {
+                let Ok(value) = parse_number(datum) else { return false };
+                let (min, max) = match (op.field_max(), op.width_and_range()) {
+                    (Some(max), _) => (0, max),
+                    (None, Some((_, min, max))) => (min, max),
+                    (None, None) => return false,
+                };
+                if !(min..=max).contains(&value) {
+                    return false;
+                }
+                ops.set_value(op, value);
+            } else if op.field_max().is_some() {
+                return false;
+            }
+        }
+        if ops.present & !opcode.permitted() != 0 || opcode.required() & !ops.present != 0 {
+            return false;
+        }
+        if self.check_modes(opcode, first, &ops).is_err() {
+            return false;
+        }
+        encode(opcode, &ops, out);
+        out.extend_from_slice(b" # ");
+        out.extend_from_slice(self.line);
+        true
+    }
+
+    /// Checks and encodes the instruction whose first word is `first`,
+    /// with a message for the first thing wrong.
+    fn pack_checked(&self, first: &'a [u8], rest: LongWords<'a>, out: &mut Vec<u8>) -> Result<(), Error> {
         let mut rest = operand_words(rest);
         let opcode = self.opcode(first, &mut rest)?;
         if self.is_raw_hex(first, rest.clone()) {
@@ -505,13 +586,15 @@ impl<'a> Instruction<'a> {
         let byte_at = |i: usize| rest.clone().nth(i).map(raw_byte_value);
         let given = opcode.bytes.len() + rest.clone().count();
         let mut needed = opcode.bytes.len();
-        let mut parts = vec![format!("{} opcode byte{}", opcode.bytes.len(), plural(opcode.bytes.len()))];
+        // What the bytes after the opcode are, for the message if the
+        // count is wrong.
+        let mut parts: [Option<&str>; 4] = [None; 4];
         if opcode.has_modrm() {
             let Some(modrm) = byte_at(0) else {
                 return Err(self.raw_hex_error(opcode, given, "it ends before the ModR/M byte the opcode needs"));
             };
             needed += 1;
-            parts.push("ModR/M".to_string());
+            parts[0] = Some("ModR/M");
             let (mode, rm) = (modrm >> 6, modrm & 7);
             let mut base = None;
             if mode != 3 && rm == 4 {
@@ -519,7 +602,7 @@ impl<'a> Instruction<'a> {
                     return Err(self.raw_hex_error(opcode, given, "it ends before the SIB byte its ModR/M byte calls for"));
                 };
                 needed += 1;
-                parts.push("SIB".to_string());
+                parts[1] = Some("SIB");
                 base = Some(sib & 7);
             }
             let disp = match mode {
@@ -530,19 +613,15 @@ impl<'a> Instruction<'a> {
             };
             if disp > 0 {
                 needed += disp;
-                parts.push(if disp == 1 { "disp8" } else { "disp32" }.to_string());
+                parts[2] = Some(if disp == 1 { "disp8" } else { "disp32" });
             }
         }
         if let Some(op) = opcode.tail.operand() {
             needed += opcode.tail.len();
-            parts.push(op.name().to_string());
+            parts[3] = Some(op.name());
         }
         if given != needed {
-            return Err(self.raw_hex_error(
-                opcode,
-                given,
-                &format!("this instruction needs {needed} ({})", parts.join(" + ")),
-            ));
+            return Err(self.raw_hex_length_error(opcode, given, needed, parts));
         }
         for &b in opcode.bytes {
             push_hex_byte(out, b);
@@ -553,6 +632,13 @@ impl<'a> Instruction<'a> {
             out.push(b' ');
         }
         Ok(())
+    }
+
+    #[cold]
+    fn raw_hex_length_error(&self, opcode: &Opcode, given: usize, needed: usize, parts: [Option<&str>; 4]) -> Error {
+        let mut all = vec![format!("{} opcode byte{}", opcode.bytes.len(), plural(opcode.bytes.len()))];
+        all.extend(parts.into_iter().flatten().map(str::to_string));
+        self.raw_hex_error(opcode, given, &format!("this instruction needs {needed} ({})", all.join(" + ")))
     }
 
     #[cold]
@@ -928,6 +1014,46 @@ fn single_operand_type(metadata: Option<&[u8]>) -> Result<Option<Operand>, (Oper
         }
     }
     Ok(found)
+}
+
+/// For the fast path: the opcode of an instruction whose first word's
+/// datum is two hex digits (`bb`, `89/copy`) and, for `0f`, whose second
+/// word's is too; the second word is taken off `rest`. `None` for anything
+/// else, including words with an operand type.
+fn simple_opcode<'a>(first: &[u8], rest: &mut impl Iterator<Item = &'a [u8]>) -> Option<&'static Opcode> {
+    let byte = hex_byte_word(first)?;
+    if byte == TWO_BYTE_PREFIX {
+        opcodes::two_byte(hex_byte_word(rest.next()?)?)
+    } else {
+        opcodes::one_byte(byte)
+    }
+}
+
+/// The value of a word whose datum is two hex digits and whose metadata
+/// holds no operand type (`0f`, `af/multiply`).
+fn hex_byte_word(word: &[u8]) -> Option<u8> {
+    let (datum, metadata) = split_word(word);
+    match (datum, metadata.and_then(first_operand_type)) {
+        ([hi, lo], None) => Some(hex_digit(*hi)? << 4 | hex_digit(*lo)?),
+        _ => None,
+    }
+}
+
+/// For the fast path: a word's datum and its one operand type (`3/mod/direct`
+/// gives `3` and `mod`); `None` for a word with no operand type or several.
+fn typed_word(word: &[u8]) -> Option<(&[u8], Operand)> {
+    let mut pieces = word.split(|&b| b == b'/');
+    let datum = pieces.next()?;
+    let mut found = None;
+    for item in pieces {
+        if let Some(op) = Operand::from_metadata(item) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(op);
+        }
+    }
+    Some((datum, found?))
 }
 
 /// The (first) operand type a word carries.
@@ -1359,6 +1485,128 @@ mod tests {
         for opcode in opcodes::OPCODES {
             assert!(text.contains(&format!("  {:<6} ", opcode.spelling())), "{}", opcode.spelling());
             assert!(text.contains(opcode.name));
+        }
+    }
+
+    /// Packs `line` (which starts with its opcode word) by the fast path
+    /// and by the careful one.
+    fn both_paths(line: &[u8]) -> (Option<Vec<u8>>, Result<Vec<u8>, Error>) {
+        let instruction = Instruction { line, number: 1 };
+        let mut words = LongWords { rest: line };
+        let first = words.next().unwrap_or_default();
+        let mut fast = Vec::new();
+        let fast = instruction.pack_valid(first, words.clone(), &mut fast).then_some(fast);
+        let mut checked = Vec::new();
+        let checked = instruction.pack_checked(first, words, &mut checked).map(|()| checked);
+        (fast, checked)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_careful_path() {
+        let valid = [
+            "89/copy 3/mod/direct 5/rm32/ebp 4/r32/esp",
+            "8b/copy 1/mod/*+disp8 3/rm32/ebx 0x13/disp8 1/r32/ecx",
+            "89/copy 2/mod/*+disp32 6/rm32/esi 0x4f95/disp32 5/r32/ebp",
+            "81 7/subop/compare 3/mod/direct 7/rm32/edi 0x33/imm32",
+            "81 5/subop 1/mod/*+disp8 4/rm32/sib 2/base/edx 6/index/esi 1/scale 0x5d/disp8 0xae/imm32",
+            "c1 4/subop/shift 2/mod/*+disp32 4/rm32/sib 3/base/ebx 3/index/ebx var-4/disp32 0xb/imm8",
+            "8b 0/mod 4/rm32 5/base 1/index 0/scale 0/r32 T/disp32",
+            "c7 0/subop 3/mod 3/rm32 0/r32 0x21/imm32",
+            "0f 87/jump-if-greater-unsigned $func-44:end/disp32",
+            "0f af/multiply 0/mod/indirect 6/rm32/esi 4/r32/esp",
+            "74/jump-if-equal $func-44:loop-2/disp8",
+            "bb/copy-to-ebx 0x2a/imm32 . # comment",
+            "cd/syscall 0x80/imm8 :meta 1/imm8",
+            "8f 0/subop/pop 1/mod/*+disp8 5/rm32/ebp -0x6/disp8",
+            "e8/call f/disp32",
+            "c3/return",
+            "68 -1/imm32",
+        ];
+        let data = [
+            "0", "1", "3", "4", "5", "7", "8", "-1", "+5", "0x10", "ff", "100", "-0x81", "0x7f", "0x80", "f", "ab", "zz",
+            "", "A", "0x", "var", "0x100000000",
+        ];
+        let types = [
+            "mod", "rm32", "r32", "subop", "base", "index", "scale", "disp8", "disp32", "imm8", "imm32", "imm16",
+            "disp16", "x", "mod/imm8", "imm32/extra", "",
+        ];
+        let mut state: u32 = 1;
+        let mut random = |n: usize| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 16) as usize % n
+        };
+        let (mut accepted, mut rejected) = (0, 0);
+        for round in 0..40_000 {
+            let mut words: Vec<String> = valid[random(valid.len())].split(' ').map(str::to_string).collect();
+            // Most rounds change one or two things; some leave the line valid.
+            for _ in 0..random(3) {
+                let at = random(words.len());
+                let word = format!("{}/{}", data[random(data.len())], types[random(types.len())]);
+                match random(6) {
+                    0 => words.insert(at + 1, word),
+                    1 if words.len() > 1 => {
+                        words.remove(at);
+                    }
+                    2 => {
+                        let copy = words[at].clone();
+                        words.push(copy);
+                    }
+                    3 => words[0] = ["89", "0x89", "89/imm32", "0f", "0f/x", "f3", "06", "ret", "BB", "5", "af"][random(11)].to_string(),
+                    _ => words[at] = word,
+                }
+            }
+            let line = format!("{}{}", words.join(" "), ["\n", "", "  # c\n", "\r\n"][round % 4]);
+            match both_paths(line.as_bytes()) {
+                (Some(fast), Ok(checked)) => {
+                    assert_eq!(fast, checked, "{line}");
+                    accepted += 1;
+                }
+                (Some(fast), Err(e)) => panic!("{line}: fast path wrote {fast:?}, careful path says {e}"),
+                (None, Ok(_)) => accepted += 1,
+                (None, Err(_)) => rejected += 1,
+            }
+        }
+        assert!(accepted > 5_000 && rejected > 5_000, "{accepted} accepted, {rejected} rejected");
+    }
+
+    #[test]
+    fn two_digit_data_words_are_written_as_data_word_writes_them() {
+        let digits = b"0123456789abcdefABgx-+:";
+        for &hi in digits {
+            for &lo in digits {
+                let word = [hi, lo];
+                if is_hex_pair(&word) {
+                    let mut out = Vec::new();
+                    data_word(&word, &word, None, 1, &mut out).unwrap();
+                    assert_eq!(out, [hi, lo, b' ']);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn imm32_data_words_are_written_as_data_word_writes_them() {
+        let data = ["0", "2a", "0x2a", "-1", "+5", "0x100000000", "0xA", "zz", "", "x", "T", "Entry", "x:", "a/b", "==", "-", "0x"];
+        for datum in data {
+            for word in [format!("{datum}/imm32"), format!("{datum}/imm32/imm32"), format!("{datum}/x/imm32")] {
+                let word = word.as_bytes();
+                let mut fast = Vec::new();
+                if imm32_data_word(word, &mut fast) {
+                    let (datum, metadata) = split_word(word);
+                    let mut checked = Vec::new();
+                    data_word(word, datum, metadata, 1, &mut checked).unwrap();
+                    assert_eq!(fast, checked, "{}", printable(word));
+                } else {
+                    assert!(fast.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_instructions() {
+        for line in ["89/copy 3/mod/direct 5/rm32/ebp 4/r32/esp", "0f 84 x/disp32", "c3", "bb 0x2a/imm32 # c"] {
+            assert!(both_paths(line.as_bytes()).0.is_some(), "{line}");
         }
     }
 
