@@ -794,6 +794,9 @@ fn hex_byte(word: &[u8]) -> Option<u8> {
     number::parse(word).ok().and_then(|v| u8::try_from(v).ok())
 }
 
+/// How many label references pass 3 looks up together (see `Labels::warm`).
+const WARM_BATCH: usize = 16;
+
 /// What pass 1 writes for a reference until pass 3 knows its value: a
 /// byte of zeros for each byte it occupies (`width`).
 const PLACEHOLDER: &[u8; 12] = b"00 00 00 00 ";
@@ -817,15 +820,18 @@ impl Body<'_> {
     /// Pass 3: resolves every reference, in input order (2.7.3), and writes
     /// its value over its placeholder.
     fn fill_holes(&mut self, layout: &Layout) -> Result<(), Error> {
-        for hole in &self.holes {
-            let (value, size) = hole.resolve(layout)?;
-            // A reference that resolves has exactly one operand type, which
-            // gives both its size and its placeholder's.
-            debug_assert_eq!(size as u64, width(hole.word));
-            for (i, &byte) in value.to_le_bytes()[..size].iter().enumerate() {
-                let [high, low] = number::hex_digits(byte);
-                self.hex[hole.at + 3 * i] = high;
-                self.hex[hole.at + 3 * i + 1] = low;
+        for batch in self.holes.chunks(WARM_BATCH) {
+            layout.labels.warm(batch.iter().map(|hole| Word::new(hole.word).datum()));
+            for hole in batch {
+                let (value, size) = hole.resolve(layout)?;
+                // A reference that resolves has exactly one operand type, which
+                // gives both its size and its placeholder's.
+                debug_assert_eq!(size as u64, width(hole.word));
+                for (i, &byte) in value.to_le_bytes()[..size].iter().enumerate() {
+                    let [high, low] = number::hex_digits(byte);
+                    self.hex[hole.at + 3 * i] = high;
+                    self.hex[hole.at + 3 * i + 1] = low;
+                }
             }
         }
         Ok(())
@@ -990,17 +996,16 @@ impl fmt::Display for Shown<'_> {
 /// piece of memory it touches. This table touches two: one 24-byte slot
 /// (open addressing, linear probing) that holds the label's segment and
 /// offset, 32 bits of its name's hash and where the name is; and the name's
-/// bytes, copied into one compact arena (5 MB, where the names in the
+/// bytes, copied into one compact arena (9 MB, where the names in the
 /// 124 MB input lie far apart). Names are compared only when the hashes
-/// match. The line of each definition, needed only for messages, lies in
-/// a table of its own, so that the slots stay small enough (24 MB for half
-/// a million labels) to mostly fit the last-level cache.
+/// match. The line of each definition, needed only for messages, goes into
+/// the arena just before its name, so that the slots stay small enough
+/// (24 MB for half a million labels) to mostly fit the last-level cache.
 struct Labels {
     /// A power-of-two number of slots, at most half of them used.
     slots: Vec<Slot>,
-    /// For each slot, the line of its label's definition.
-    lines: Vec<u64>,
-    /// Every name, one after another.
+    /// For each label, the line of its definition (8 bytes, little-endian)
+    /// and then its name.
     names: Vec<u8>,
     /// How many slots are used.
     count: usize,
@@ -1037,7 +1042,7 @@ impl Labels {
     /// An empty table with room for about `count` labels.
     fn with_capacity(count: usize) -> Labels {
         let slots = (2 * count).next_power_of_two().max(16);
-        Labels { slots: vec![Slot::FREE; slots], lines: vec![0; slots], names: Vec::with_capacity(count * 12), count: 0 }
+        Labels { slots: vec![Slot::FREE; slots], names: Vec::with_capacity(count * 20), count: 0 }
     }
 
     /// Can `name` be a label? Its length must fit the 32 bits of a slot.
@@ -1069,6 +1074,32 @@ impl Labels {
         }
     }
 
+    /// Brings into the caches the slots and names that looking up `names`
+    /// (at most [`WARM_BATCH`]) will read first, so that their cache misses
+    /// overlap instead of coming one after another: a table of half a
+    /// million labels does not fit the caches, and a look-up that misses
+    /// waits for memory twice (slot, then name). Loads that do not depend
+    /// on each other, issued close together, are fetched together.
+    fn warm<'n>(&self, names: impl Iterator<Item = &'n [u8]>) {
+        let mask = self.slots.len() - 1;
+        let mut first_slots = [0usize; WARM_BATCH];
+        let mut count = 0;
+        for (slot, name) in first_slots.iter_mut().zip(names) {
+            *slot = Labels::hash(name) as usize & mask;
+            count += 1;
+        }
+        let first_slots = &first_slots[..count];
+        let mut touched = 0u64;
+        for &i in first_slots {
+            touched ^= self.slots[i].name_at;
+        }
+        for &i in first_slots {
+            let at = usize::try_from(self.slots[i].name_at).unwrap_or(usize::MAX);
+            touched ^= u64::from(self.names.get(at).copied().unwrap_or(0));
+        }
+        std::hint::black_box(touched);
+    }
+
     fn get(&self, name: &[u8]) -> Option<Label> {
         let i = self.find(name, Labels::hash(name)).ok()?;
         Some(self.label_at(i))
@@ -1076,7 +1107,13 @@ impl Labels {
 
     /// The line where `name` is defined (0 if it is not), for messages.
     fn definition_line(&self, name: &[u8]) -> u64 {
-        self.find(name, Labels::hash(name)).map_or(0, |i| self.lines[i])
+        self.find(name, Labels::hash(name)).map_or(0, |i| self.line_at(i))
+    }
+
+    fn line_at(&self, i: usize) -> u64 {
+        let name = self.slots[i].name_range().start;
+        let line = name.checked_sub(8).and_then(|at| self.names.get(at..name));
+        line.and_then(|bytes| bytes.try_into().ok()).map_or(0, u64::from_le_bytes)
     }
 
     fn label_at(&self, i: usize) -> Label {
@@ -1093,8 +1130,10 @@ impl Labels {
         let offset = u32::try_from(label.offset).unwrap_or(u32::MAX);
         let mut free = match self.find(name, hash) {
             Ok(i) => {
-                let earlier = (self.label_at(i), self.lines[i]);
-                (self.slots[i].segment, self.slots[i].offset, self.lines[i]) = (segment, offset, line);
+                let earlier = (self.label_at(i), self.line_at(i));
+                (self.slots[i].segment, self.slots[i].offset) = (segment, offset);
+                let name = self.slots[i].name_range().start;
+                self.names[name - 8..name].copy_from_slice(&line.to_le_bytes());
                 return Some(earlier);
             }
             Err(free) => free,
@@ -1103,8 +1142,8 @@ impl Labels {
             self.grow();
             free = self.free_slot(hash);
         }
+        self.names.extend_from_slice(&line.to_le_bytes());
         self.slots[free] = Slot { name_at: self.names.len() as u64, name_len: name.len() as u32, hash, segment, offset };
-        self.lines[free] = line;
         self.names.extend_from_slice(name);
         self.count += 1;
         None
@@ -1123,12 +1162,10 @@ impl Labels {
     /// Doubles the slots; the hash kept in each says where it goes.
     fn grow(&mut self) {
         let doubled = vec![Slot::FREE; 2 * self.slots.len()];
-        let old_slots = std::mem::replace(&mut self.slots, doubled);
-        let old_lines = std::mem::replace(&mut self.lines, vec![0; self.slots.len()]);
-        for (slot, line) in old_slots.into_iter().zip(old_lines).filter(|(s, _)| !s.is_free()) {
+        let old = std::mem::replace(&mut self.slots, doubled);
+        for slot in old.into_iter().filter(|s| !s.is_free()) {
             let i = self.free_slot(slot.hash);
             self.slots[i] = slot;
-            self.lines[i] = line;
         }
     }
 }
@@ -1424,6 +1461,25 @@ mod tests {
         let e = error(&format!("{CODE}90\ne8 nowhere/disp32\n"));
         assert_eq!((e.line, e.word.as_deref()), (Some(4), Some(&b"nowhere/disp32"[..])));
         assert!(e.message.contains("'nowhere' is not defined"), "{e}");
+    }
+
+    #[test]
+    fn the_label_table_grows_and_keeps_every_label_and_line() {
+        let mut labels = Labels::with_capacity(1);
+        let name = |i: usize| format!("label-{i}").into_bytes();
+        for i in 0..5_000 {
+            assert!(labels.insert(&name(i), Label { segment: i % 3, offset: 7 * i as u64 }, 10 + i as u64).is_none());
+        }
+        for i in 0..5_000 {
+            let label = labels.get(&name(i)).expect("defined");
+            assert_eq!((label.segment, label.offset), (i % 3, 7 * i as u64));
+            assert_eq!(labels.definition_line(&name(i)), 10 + i as u64);
+        }
+        let (earlier, line) = labels.insert(&name(42), Label { segment: 1, offset: 1 }, 99_999).expect("redefined");
+        assert_eq!((earlier.segment, earlier.offset, line), (0, 294, 52));
+        assert_eq!(labels.definition_line(&name(42)), 99_999);
+        assert!(labels.get(b"label-5000").is_none());
+        assert_eq!(labels.definition_line(b"label-5000"), 0);
     }
 
     #[test]
