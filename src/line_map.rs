@@ -123,16 +123,41 @@ impl LineMap {
 
     fn flush_run(&mut self) {
         let Some((out, input, count)) = self.run.take() else { return };
-        let text = format!("{out} {input} {count}\n");
+        // A 100 MB program makes half a million runs: no `format!` here.
+        let mut text = [0u8; 3 * 21];
+        let mut len = 0;
+        for (number, end) in [(out, b' '), (input, b' '), (count, b'\n')] {
+            len += write_decimal(number, &mut text[len..]);
+            text[len] = end;
+            len += 1;
+        }
         match &mut self.sink {
             Sink::Off => {}
             // An I/O error here shows up again, and is reported, in finish().
             Sink::File(w) => {
-                let _ = w.write_all(text.as_bytes());
+                let _ = w.write_all(&text[..len]);
             }
-            Sink::Memory(bytes) => bytes.extend_from_slice(text.as_bytes()),
+            Sink::Memory(bytes) => bytes.extend_from_slice(&text[..len]),
         }
     }
+}
+
+/// Writes `number` in decimal at the start of `to` (which has room for
+/// the 20 digits of any u64) and returns how many digits it took.
+fn write_decimal(mut number: u64, to: &mut [u8]) -> usize {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - start;
+    to[..len].copy_from_slice(&digits[start..]);
+    len
 }
 
 /// Follows a map backwards: which input line did output line `line` come
@@ -159,6 +184,18 @@ mod tests {
             map.next_output_from(i);
         }
         assert_eq!(map.finish_to_string(), "1 1 1000\n");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal_whatever_their_size() {
+        for number in [0, 7, 10, 99, 100, 4_294_967_296, u64::MAX] {
+            let mut text = [0u8; 20];
+            let len = write_decimal(number, &mut text);
+            assert_eq!(&text[..len], number.to_string().as_bytes());
+        }
+        let mut map = LineMap::in_memory();
+        map.lines_from(u64::MAX - 5, 5);
+        assert_eq!(map.finish_to_string(), format!("1 {} 5\n", u64::MAX - 5));
     }
 
     #[test]
