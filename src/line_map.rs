@@ -34,6 +34,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use crate::number::push_decimal;
+
 /// Records, line by line, where a phase's output came from.
 pub struct LineMap {
     sink: Sink,
@@ -41,6 +43,8 @@ pub struct LineMap {
     next_output: u64,
     /// The run being extended: (first output line, first input line, count).
     run: Option<(u64, u64, u64)>,
+    /// Where a run's text is put together.
+    scratch: Vec<u8>,
 }
 
 enum Sink {
@@ -52,18 +56,18 @@ enum Sink {
 impl LineMap {
     /// A map that records nothing (a phase run without `--line-map`).
     pub fn off() -> LineMap {
-        LineMap { sink: Sink::Off, next_output: 1, run: None }
+        LineMap { sink: Sink::Off, next_output: 1, run: None, scratch: Vec::new() }
     }
 
     /// A map written to `path`.
     pub fn to_file(path: &Path) -> io::Result<LineMap> {
         let file = File::create(path)?;
-        Ok(LineMap { sink: Sink::File(BufWriter::new(file)), next_output: 1, run: None })
+        Ok(LineMap { sink: Sink::File(BufWriter::new(file)), next_output: 1, run: None, scratch: Vec::new() })
     }
 
     /// A map kept in memory, for tests.
     pub fn in_memory() -> LineMap {
-        LineMap { sink: Sink::Memory(Vec::new()), next_output: 1, run: None }
+        LineMap { sink: Sink::Memory(Vec::new()), next_output: 1, run: None, scratch: Vec::new() }
     }
 
     /// Is anything being recorded? Phases may skip bookkeeping when not.
@@ -124,40 +128,21 @@ impl LineMap {
     fn flush_run(&mut self) {
         let Some((out, input, count)) = self.run.take() else { return };
         // A 100 MB program makes half a million runs: no `format!` here.
-        let mut text = [0u8; 3 * 21];
-        let mut len = 0;
+        let text = &mut self.scratch;
+        text.clear();
         for (number, end) in [(out, b' '), (input, b' '), (count, b'\n')] {
-            len += write_decimal(number, &mut text[len..]);
-            text[len] = end;
-            len += 1;
+            push_decimal(text, number);
+            text.push(end);
         }
         match &mut self.sink {
             Sink::Off => {}
             // An I/O error here shows up again, and is reported, in finish().
             Sink::File(w) => {
-                let _ = w.write_all(&text[..len]);
+                let _ = w.write_all(text);
             }
-            Sink::Memory(bytes) => bytes.extend_from_slice(&text[..len]),
+            Sink::Memory(bytes) => bytes.extend_from_slice(text),
         }
     }
-}
-
-/// Writes `number` in decimal at the start of `to` (which has room for
-/// the 20 digits of any u64) and returns how many digits it took.
-fn write_decimal(mut number: u64, to: &mut [u8]) -> usize {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - start;
-    to[..len].copy_from_slice(&digits[start..]);
-    len
 }
 
 /// Follows a map backwards: which input line did output line `line` come
@@ -189,9 +174,9 @@ mod tests {
     #[test]
     fn numbers_are_written_in_decimal_whatever_their_size() {
         for number in [0, 7, 10, 99, 100, 4_294_967_296, u64::MAX] {
-            let mut text = [0u8; 20];
-            let len = write_decimal(number, &mut text);
-            assert_eq!(&text[..len], number.to_string().as_bytes());
+            let mut text = Vec::new();
+            push_decimal(&mut text, number);
+            assert_eq!(text, number.to_string().as_bytes());
         }
         let mut map = LineMap::in_memory();
         map.lines_from(u64::MAX - 5, 5);

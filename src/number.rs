@@ -135,6 +135,21 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     pairs
 };
 
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut first = digits.len();
+    loop {
+        first -= 1;
+        digits[first] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[first..]);
+}
+
 /// Appends one byte as two lowercase hex digits.
 pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
     out.extend_from_slice(&hex_digits(byte));

@@ -52,6 +52,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
+use crate::number::push_decimal;
 use crate::read::Blocks;
 use crate::words::{is_space, line_start, word_len, LineStart, Word};
 
@@ -365,20 +366,6 @@ impl Entries {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut first = digits.len();
-    loop {
-        first -= 1;
-        digits[first] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[first..]);
-}
 
 /// The literals' entries, one group per segment in order of first mention;
 /// group 0 holds the literals before the first header.
