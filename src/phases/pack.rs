@@ -256,7 +256,7 @@ fn data_line(line: &[u8], number: u64, first: &[u8], rest: LongWords<'_>, out: &
         if is_filler(word) {
             continue;
         }
-        if is_hex_pair(word) {
+        if hex_pair(word).is_some() {
             // The commonest data word (`2a`) is its own output.
             out.extend_from_slice(word);
             out.push(b' ');
@@ -503,11 +503,7 @@ impl<'a> Instruction<'a> {
             }
             let datum = Word::new(second).datum();
             let digits = datum.strip_prefix(b"0x").unwrap_or(datum);
-            let value = match digits {
-                [hi, lo] => hex_digit(*hi).zip(hex_digit(*lo)).map(|(h, l)| h << 4 | l),
-                _ => None,
-            };
-            let Some(value) = value else {
+            let Some(value) = hex_pair(digits) else {
                 return Err(self.error(format!(
                     "the second byte of a two-byte opcode must be two lowercase hex digits, not '{}'",
                     printable(datum)
@@ -567,7 +563,8 @@ impl<'a> Instruction<'a> {
     /// `language.md` 9.3)?
     fn is_raw_hex(&self, first: &[u8], mut rest: impl Iterator<Item = &'a [u8]>) -> bool {
         // `opcode` made sure that the opcode word has no operand type.
-        is_hex_pair(split_word(first).0) && rest.next().is_some_and(is_raw_hex_byte) && rest.all(is_raw_hex_byte) && {
+        let is_raw = |word| hex_byte_word(word).is_some();
+        hex_pair(split_word(first).0).is_some() && rest.next().is_some_and(is_raw) && rest.all(is_raw) && {
             // The second byte of a 0f opcode was taken off `rest` already.
             Word::new(first).datum() != b"0f" || self.second_opcode_word_is_raw()
         }
@@ -577,13 +574,14 @@ impl<'a> Instruction<'a> {
     fn second_opcode_word_is_raw(&self) -> bool {
         let mut all = operand_words(LongWords { rest: self.line });
         all.next();
-        all.next().is_some_and(is_raw_hex_byte)
+        all.next().and_then(hex_byte_word).is_some()
     }
 
     /// Checks a raw-hex line's length against the instruction its bytes
     /// encode (CONTRACT decision 16) and writes every byte.
     fn raw_hex(&self, opcode: &Opcode, rest: impl Iterator<Item = &'a [u8]> + Clone, out: &mut Vec<u8>) -> Result<(), Error> {
-        let byte_at = |i: usize| rest.clone().nth(i).map(raw_byte_value);
+        // Every word is a raw byte (`is_raw_hex`).
+        let byte_at = |i: usize| rest.clone().nth(i).map(|word| hex_byte_word(word).unwrap_or(0));
         let given = opcode.bytes.len() + rest.clone().count();
         let mut needed = opcode.bytes.len();
         // What the bytes after the opcode are, for the message if the
@@ -737,7 +735,7 @@ impl<'a> Instruction<'a> {
                     printable(datum),
                     op.name()
                 ));
-            } else if is_raw_hex_byte(word) {
+            } else if hex_byte_word(word).is_some() {
                 why.push_str("; raw bytes may only appear on lines made entirely of raw bytes");
             } else {
                 why.push_str("; every word after the opcode needs one: /mod /rm32 /r32 /subop /base /index /scale /disp8 /disp32 /imm8 /imm32");
@@ -1030,12 +1028,12 @@ fn simple_opcode<'a>(first: &[u8], rest: &mut impl Iterator<Item = &'a [u8]>) ->
 }
 
 /// The value of a word whose datum is two hex digits and whose metadata
-/// holds no operand type (`0f`, `af/multiply`).
+/// holds no operand type (`0f`, `af/multiply`): a raw byte.
 fn hex_byte_word(word: &[u8]) -> Option<u8> {
     let (datum, metadata) = split_word(word);
-    match (datum, metadata.and_then(first_operand_type)) {
-        ([hi, lo], None) => Some(hex_digit(*hi)? << 4 | hex_digit(*lo)?),
-        _ => None,
+    match metadata.and_then(first_operand_type) {
+        None => hex_pair(datum),
+        Some(_) => None,
     }
 }
 
@@ -1071,22 +1069,11 @@ fn conflicting_types(number: u64, word: &[u8], a: Operand, b: Operand) -> Error 
     Error::at(number, word, format!("has two operand types ({}, {}); keep one", a.name(), b.name()))
 }
 
-/// Is `word` a raw byte: two lowercase hex digits, no operand type?
-fn is_raw_hex_byte(word: &[u8]) -> bool {
-    let (datum, metadata) = split_word(word);
-    is_hex_pair(datum) && metadata.and_then(first_operand_type).is_none()
-}
-
-/// Is `datum` two lowercase hex digits (`2a`)?
-fn is_hex_pair(datum: &[u8]) -> bool {
-    matches!(datum, [a, b] if hex_digit(*a).is_some() && hex_digit(*b).is_some())
-}
-
-/// The value of a word that [`is_raw_hex_byte`].
-fn raw_byte_value(word: &[u8]) -> u8 {
-    match split_word(word).0 {
-        [a, b] => hex_digit(*a).unwrap_or(0) << 4 | hex_digit(*b).unwrap_or(0),
-        _ => 0,
+/// The byte that `datum`, two lowercase hex digits (`2a`), spells.
+fn hex_pair(datum: &[u8]) -> Option<u8> {
+    match *datum {
+        [hi, lo] => Some(hex_digit(hi)? << 4 | hex_digit(lo)?),
+        _ => None,
     }
 }
 
@@ -1095,8 +1082,7 @@ fn raw_byte_value(word: &[u8]) -> u8 {
 fn parse_number(datum: &[u8]) -> Result<i64, NumberError> {
     let digits = match *datum {
         [d] => hex_digit(d),
-        [hi, lo] => hex_digit(hi).zip(hex_digit(lo)).map(|(h, l)| h << 4 | l),
-        _ => None,
+        _ => hex_pair(datum),
     };
     match digits {
         Some(value) => Ok(i64::from(value)),
@@ -1575,7 +1561,7 @@ mod tests {
         for &hi in digits {
             for &lo in digits {
                 let word = [hi, lo];
-                if is_hex_pair(&word) {
+                if hex_pair(&word).is_some() {
                     let mut out = Vec::new();
                     data_word(&word, &word, None, 1, &mut out).unwrap();
                     assert_eq!(out, [hi, lo, b' ']);
