@@ -46,19 +46,20 @@
 //!   is written from its `#` on; a label anywhere on the line makes `pack`
 //!   write the raw line (pack.md 6).
 //!
-//! `pack` streams, in bounded memory: it packs each line where it lies in
-//! the reader's buffer and writes its output in 64 KiB chunks, one output
-//! line per input line. Each instruction first takes a fast path
+//! `pack` streams, in bounded memory: it reads blocks of whole lines
+//! ([`crate::read::Blocks`]) and writes its output in 64 KiB chunks, one
+//! output line per input line. Each instruction first takes a fast path
 //! (`pack_valid`) that reads every word once and gives up at anything
 //! unusual or wrong; the careful path (`pack_checked`) then packs it or
 //! says what is wrong. The two are tested against each other.
 
-use std::io::{self, BufRead, Write};
+use std::io::{BufRead, Write};
 
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{self, looks_like_number, push_hex_byte, write_le_hex, NumberError};
 use crate::opcodes::{self, Opcode, Operand, RegField, TWO_BYTE_PREFIX};
+use crate::read::{self, Blocks};
 use crate::words::{is_comment, is_filler, is_line_metadata, is_space, word_len, words, Word};
 
 /// `--help` text.
@@ -111,42 +112,17 @@ struct Packer {
 }
 
 impl Packer {
-    /// Packs every line of `input`. Lines are packed where they lie in the
-    /// reader's buffer; only a line cut by the buffer's end is copied, into
-    /// `cut`, and packed once its LF (or the end of the input) has come.
+    /// Packs every line of `input`, a block of whole lines at a time.
     fn pack_all(&mut self, input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
-        let mut cut = Vec::new();
-        loop {
-            let buffer = match input.fill_buf() {
-                Ok(buffer) => buffer,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            if buffer.is_empty() {
-                break;
-            }
-            let mut start = 0;
-            for lf in memchr::memchr_iter(b'\n', buffer) {
-                let line = &buffer[start..=lf];
-                start = lf + 1;
-                if cut.is_empty() {
-                    self.pack_line(line, line_map)?;
-                } else {
-                    cut.extend_from_slice(line);
-                    self.pack_line(&cut, line_map)?;
-                    cut.clear();
+        let mut blocks = Blocks::new(input);
+        while let Some(block) = blocks.next_block()? {
+            for line in read::lines(block) {
+                self.pack_line(line, line_map)?;
+                if self.out.len() >= OUTPUT_CHUNK {
+                    output.write_all(&self.out)?;
+                    self.out.clear();
                 }
             }
-            cut.extend_from_slice(&buffer[start..]);
-            let used = buffer.len();
-            input.consume(used);
-            if self.out.len() >= OUTPUT_CHUNK {
-                output.write_all(&self.out)?;
-                self.out.clear();
-            }
-        }
-        if !cut.is_empty() {
-            self.pack_line(&cut, line_map)?;
         }
         Ok(())
     }
