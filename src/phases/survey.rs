@@ -821,9 +821,9 @@ impl Body<'_> {
     /// its value over its placeholder.
     fn fill_holes(&mut self, layout: &Layout) -> Result<(), Error> {
         for batch in self.holes.chunks(WARM_BATCH) {
-            layout.labels.warm(batch.iter().map(|hole| Word::new(hole.word).datum()));
-            for hole in batch {
-                let (value, size) = hole.resolve(layout)?;
+            let hashes = layout.labels.warm(batch.iter().map(|hole| Word::new(hole.word).datum()));
+            for (hole, &hash) in batch.iter().zip(&hashes) {
+                let (value, size) = hole.resolve(layout, hash)?;
                 // A reference that resolves has exactly one operand type, which
                 // gives both its size and its placeholder's.
                 debug_assert_eq!(size as u64, width(hole.word));
@@ -842,8 +842,9 @@ impl Body<'_> {
 const OPERAND_TYPES: [&[u8]; 6] = [b"imm32", b"disp32", b"disp8", b"imm8", b"imm16", b"disp16"];
 
 impl Hole<'_> {
-    /// The reference's value and its width in bytes.
-    fn resolve(&self, layout: &Layout) -> Result<(u32, usize), Error> {
+    /// The reference's value and its width in bytes; `name_hash` is
+    /// `Labels::hash` of the label it names.
+    fn resolve(&self, layout: &Layout, name_hash: u32) -> Result<(u32, usize), Error> {
         let word = self.word;
         let w = Word::new(word);
         let name = w.datum();
@@ -885,7 +886,7 @@ impl Hole<'_> {
                 return fail("has more than one operand type; give a label reference exactly one".into())
             }
         };
-        let Some(label) = layout.labels.get(name) else {
+        let Some(label) = layout.labels.get_hashed(name, name_hash) else {
             let kind = Shown(kind);
             return fail(format!("label '{shown}' is not defined anywhere (used as {kind})"));
         };
@@ -1080,28 +1081,35 @@ impl Labels {
     /// million labels does not fit the caches, and a look-up that misses
     /// waits for memory twice (slot, then name). Loads that do not depend
     /// on each other, issued close together, are fetched together.
-    fn warm<'n>(&self, names: impl Iterator<Item = &'n [u8]>) {
+    /// Returns the names' hashes, for [`Labels::get_hashed`].
+    fn warm<'n>(&self, names: impl Iterator<Item = &'n [u8]>) -> [u32; WARM_BATCH] {
         let mask = self.slots.len() - 1;
-        let mut first_slots = [0usize; WARM_BATCH];
+        let mut hashes = [0u32; WARM_BATCH];
         let mut count = 0;
-        for (slot, name) in first_slots.iter_mut().zip(names) {
-            *slot = Labels::hash(name) as usize & mask;
+        for (hash, name) in hashes.iter_mut().zip(names) {
+            *hash = Labels::hash(name);
             count += 1;
         }
-        let first_slots = &first_slots[..count];
+        let first_slots = || hashes[..count].iter().map(|&hash| hash as usize & mask);
         let mut touched = 0u64;
-        for &i in first_slots {
+        for i in first_slots() {
             touched ^= self.slots[i].name_at;
         }
-        for &i in first_slots {
+        for i in first_slots() {
             let at = usize::try_from(self.slots[i].name_at).unwrap_or(usize::MAX);
             touched ^= u64::from(self.names.get(at).copied().unwrap_or(0));
         }
         std::hint::black_box(touched);
+        hashes
     }
 
     fn get(&self, name: &[u8]) -> Option<Label> {
-        let i = self.find(name, Labels::hash(name)).ok()?;
+        self.get_hashed(name, Labels::hash(name))
+    }
+
+    /// [`Labels::get`] for a name whose hash is known already.
+    fn get_hashed(&self, name: &[u8], hash: u32) -> Option<Label> {
+        let i = self.find(name, hash).ok()?;
         Some(self.label_at(i))
     }
 
