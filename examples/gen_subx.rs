@@ -23,16 +23,15 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// splitmix64: tiny, fast, and good enough for test data.
+#[path = "../tests/support/splitmix.rs"]
+mod splitmix;
+
+/// The generator's random choices, from a SplitMix64 state.
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix::next(&mut self.0)
     }
     /// 0 .. n-1
     fn below(&mut self, n: u64) -> u64 {

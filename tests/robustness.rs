@@ -59,17 +59,15 @@ const PHASES: [(&str, RunFn, &str); 6] = [
     ("hex", hex::run, "survey.out"),
 ];
 
-/// A tiny deterministic PRNG (SplitMix64): no dependency, same sequence
-/// everywhere.
+#[path = "support/splitmix.rs"]
+mod splitmix;
+
+/// The random choices of the generated cases, from a SplitMix64 state.
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        splitmix::next(&mut self.0)
     }
 
     /// A number in `0..n` (`n` > 0).
