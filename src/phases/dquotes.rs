@@ -83,7 +83,8 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     let mut line_number: u64 = 0;
     while let Some(block) = blocks.next_block()? {
         // Where the next `#`, `"` or `_` of the block is: a line before it
-        // can hold no comment, literal or `_string` name.
+        // can hold no comment, literal or `_string` name. Found again once
+        // a line has passed it.
         let mut next_special = 0;
         let mut start = 0;
         while start < block.len() {
@@ -102,7 +103,6 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
             } else if !header_like && starts_plain_comment(block, body_start, next_special) {
                 // Plain up to a comment: what comes after the `#` goes.
                 append_plain(trim_end(&block[body_start..next_special]), &mut out);
-                next_special = memchr::memchr3(b'#', b'"', b'_', &block[end..]).map_or(block.len(), |at| end + at);
             } else if let LineStart::Header { .. } = line_start(body) {
                 // The segment is the one `assort` will see: named by the
                 // rewritten line. Its literals belong to it, so they wait.
