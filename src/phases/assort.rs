@@ -44,7 +44,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::Error;
 use crate::line_map::LineMap;
-use crate::read::Blocks;
+use crate::read::{self, Blocks};
 use crate::words::{line_start, LineStart};
 
 /// `--help` text.
@@ -72,9 +72,8 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
         // Consecutive lines of the first segment go out in one write.
         let mut run = Run { start: 0, end: 0, first_line: 0, lines: 0 };
         let mut start = 0;
-        while start < block.len() {
-            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |at| start + at + 1);
-            let line = &block[start..end];
+        for line in read::lines(block) {
+            let end = start + line.len();
             match sorter.place(line)? {
                 Place::Drop => {}
                 Place::Hold(index) => sorter.held[index].keep(line, sorter.line_number),
