@@ -29,6 +29,8 @@ pub mod number;
 pub mod opcodes;
 pub mod phases;
 pub mod read;
+#[cfg(test)]
+pub(crate) mod test_rng;
 pub mod words;
 
 pub use error::Error;

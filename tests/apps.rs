@@ -24,6 +24,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{bin_dir, project};
+
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
 /// What a run must print on stdout.
@@ -115,15 +118,6 @@ const APPS: &[App] = &[
     },
 ];
 
-fn project() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory holding the six phase binaries cargo built for this test.
-fn bin_dir() -> PathBuf {
-    let hex = PathBuf::from(env!("CARGO_BIN_EXE_hex"));
-    hex.parent().expect("binary has a directory").to_path_buf()
-}
 
 /// Translate `init.linux` and `src` into `out_dir/NAME.elf`; the error
 /// message (ntranslate's stderr) when that fails.

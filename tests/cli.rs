@@ -5,6 +5,9 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod support;
+use support::{bin_dir, project};
+
 const PHASES: [&str; 6] = ["tests", "dquotes", "assort", "pack", "survey", "hex"];
 
 #[test]
@@ -103,15 +106,6 @@ fn a_tee_file_that_cannot_be_written_is_a_usage_error() {
     }
 }
 
-/// The directory holding the six phase binaries cargo built for this test.
-fn bin_dir() -> std::path::PathBuf {
-    let hex = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hex"));
-    hex.parent().expect("binary has a directory").to_path_buf()
-}
-
-fn project() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The `$ command` lines of a help text's example, each with the output the
 /// help says it prints (the lines after it indented by two spaces).

@@ -3,12 +3,12 @@
 //! written only on success.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hex")).parent().expect("binary directory").to_path_buf()
-}
+mod support;
+use support::bin_dir;
+
 
 fn ntranslate(dir: &Path, args: &[&str]) -> Output {
     Command::new("bash")

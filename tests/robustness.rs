@@ -59,8 +59,8 @@ const PHASES: [(&str, RunFn, &str); 6] = [
     ("hex", hex::run, "survey.out"),
 ];
 
-#[path = "support/splitmix.rs"]
-mod splitmix;
+mod support;
+use support::{splitmix, vectors};
 
 /// The random choices of the generated cases, from a SplitMix64 state.
 struct Rng(u64);
@@ -86,10 +86,6 @@ impl Rng {
 
 fn env_number(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.parse().ok()
-}
-
-fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 /// The valid inputs of a phase: full programs at that stage, and the

@@ -6,9 +6,14 @@
 //!   equal to the expected file byte for byte; an ELF with a `run` column is
 //!   run natively and its exit status and stdout checked;
 //! - `reject`: a non-zero exit (not a crash), a message on stderr, no panic;
-//!   through `ntranslate` also no output file left and `NAME.subx:LINE:` in
-//!   the message when the row gives a line;
+//!   when the row gives a line, a phase's message names `line N`, and
+//!   through `ntranslate` the message names `NAME.subx:LINE:` and no output
+//!   file is left;
 //! - `free`: not checked.
+//!
+//! The tools are the nine phases (a phase whose binary does not exist yet
+//! fails its rows as "missing binary"), `ntranslate` and `ntranslate-sugar`
+//! (`scripts/ntranslate --sugar`).
 //!
 //! Rows that are known to fail are listed by id in `tests/known_failing.txt`.
 //! The list is strict: a listed row that passes fails the run too, so the
@@ -23,6 +28,9 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{bin_dir, project, vectors};
+
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
 struct Row {
@@ -35,23 +43,8 @@ struct Row {
     run: String,
 }
 
-fn project() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn vectors() -> PathBuf {
-    project().join("tests/vectors")
-}
-
-/// The directory holding the six phase binaries cargo built for this test.
-fn bin_dir() -> PathBuf {
-    let hex = PathBuf::from(env!("CARGO_BIN_EXE_hex"));
-    let dir = hex.parent().expect("binary has a directory").to_path_buf();
-    for phase in ["tests", "dquotes", "assort", "pack", "survey", "hex"] {
-        assert!(dir.join(phase).exists(), "phase binary {phase} missing in {}", dir.display());
-    }
-    dir
-}
+/// The phases a row may name as its tool, and whether it exists yet.
+const PHASES: [&str; 9] = ["tests", "dquotes", "assort", "pack", "survey", "hex", "braces", "calls", "sigils"];
 
 fn manifest() -> Vec<Row> {
     let text = fs::read_to_string(vectors().join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
@@ -167,10 +160,11 @@ impl Context {
 
 /// Checks one row; `Err` says what is wrong.
 fn check(row: &Row, cx: &Context, scratch: &Path) -> Result<(), String> {
-    if row.tool == "ntranslate" {
-        check_ntranslate(row, cx, scratch)
-    } else {
-        check_phase(row, cx, scratch)
+    match row.tool.as_str() {
+        "ntranslate" => check_ntranslate(row, cx, scratch, false),
+        "ntranslate-sugar" => check_ntranslate(row, cx, scratch, true),
+        tool if PHASES.contains(&tool) => check_phase(row, cx, scratch),
+        other => Err(format!("unknown tool '{other}' in MANIFEST")),
     }
 }
 
@@ -179,7 +173,11 @@ fn check_phase(row: &Row, cx: &Context, scratch: &Path) -> Result<(), String> {
     if !input.exists() {
         return Err(format!("vector input {} not found", row.input));
     }
-    let status = run_limited(&mut Command::new(cx.bins.join(&row.tool)), Some(&input), scratch);
+    let bin = cx.bins.join(&row.tool);
+    if !bin.exists() {
+        return Err(format!("missing binary {}", row.tool));
+    }
+    let status = run_limited(&mut Command::new(bin), Some(&input), scratch);
     let stdout = fs::read(scratch.join("stdout")).unwrap_or_default();
     let stderr = fs::read(scratch.join("stderr")).unwrap_or_default();
     match row.expect.as_str() {
@@ -199,12 +197,35 @@ fn check_phase(row: &Row, cx: &Context, scratch: &Path) -> Result<(), String> {
             }
             Ok(())
         }
-        "reject" => reject_problem(status, &stderr).map_or(Ok(()), Err),
+        "reject" => {
+            if let Some(problem) = reject_problem(status, &stderr) {
+                return Err(problem);
+            }
+            if row.line != "-" && !names_line(&String::from_utf8_lossy(&stderr), &row.line) {
+                return Err(format!("rejected, but stderr does not name 'line {}' ({})", row.line, first_line(&stderr)));
+            }
+            Ok(())
+        }
         other => Err(format!("unknown expect '{other}'")),
     }
 }
 
-fn check_ntranslate(row: &Row, cx: &Context, scratch: &Path) -> Result<(), String> {
+/// Does a phase's message name `line N` (and not `line N0`, `line N1`...)?
+fn names_line(stderr: &str, line: &str) -> bool {
+    let want = format!("line {line}");
+    stderr.match_indices(&want).any(|(at, _)| {
+        !stderr[at + want.len()..].starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+fn check_ntranslate(row: &Row, cx: &Context, scratch: &Path, sugar: bool) -> Result<(), String> {
+    if sugar {
+        for phase in ["braces", "calls", "sigils"] {
+            if !cx.bins.join(phase).exists() {
+                return Err(format!("missing binary {phase} (ntranslate --sugar needs it)"));
+            }
+        }
+    }
     let source = vectors().join(&row.input);
     let name = source.file_stem().and_then(|s| s.to_str()).ok_or("bad input name")?.to_string();
     let work = scratch.join("nt");
@@ -212,8 +233,11 @@ fn check_ntranslate(row: &Row, cx: &Context, scratch: &Path) -> Result<(), Strin
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     fs::copy(&source, work.join(format!("{name}.subx"))).map_err(|e| e.to_string())?;
     let mut cmd = Command::new("bash");
-    cmd.arg(project().join("scripts/ntranslate"))
-        .args(["-o", "out.elf", &format!("{name}.subx")])
+    cmd.arg(project().join("scripts/ntranslate"));
+    if sugar {
+        cmd.arg("--sugar");
+    }
+    cmd.args(["-o", "out.elf", &format!("{name}.subx")])
         .current_dir(&work)
         .env("SUBX_BIN", &cx.bins);
     let status = run_limited(&mut cmd, None, scratch);

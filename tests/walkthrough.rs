@@ -33,21 +33,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+
+mod support;
+use support::{bin_dir, project};
 
 const DOC: &str = "docs/walkthrough.md";
 const MARKER: &str = "<!-- walkthrough:";
 const PHASES: [&str; 5] = ["tests", "dquotes", "assort", "pack", "survey"];
 
-fn project() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bin_dir() -> PathBuf {
-    let hex = PathBuf::from(env!("CARGO_BIN_EXE_hex"));
-    hex.parent().expect("binary has a directory").to_path_buf()
-}
 
 /// One marker: which program, what is shown, and which part of it.
 #[derive(Debug)]

@@ -411,17 +411,18 @@ mod tests {
 
     #[test]
     fn the_quick_paths_rewrite_lines_as_rewrite_line_does() {
+        use crate::test_rng::Rng;
         // Lines from pieces that touch every branch: plain words, runs of
         // each kind of whitespace, comments inside and after words, `_`,
         // quotes, headers, fillers, metadata.
         let pieces: [&[u8]; 16] =
             [b"a", b"bb/x", b" ", b"  ", b"\t", b"\r", b"\x0b", b"#", b"# c", b"a#b", b"_x", b"\"s\"", b"==", b".", b":m", b"0"];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = Rng::new(1);
         for _ in 0..20_000 {
             let mut line = Vec::new();
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            for k in 0..(state >> 60) {
-                line.extend_from_slice(pieces[((state >> (4 * k)) & 15) as usize]);
+            for _ in 0..rng.below(16) {
+                let piece: &[u8] = *rng.pick(&pieces);
+                line.extend_from_slice(piece);
             }
             let mut expected = b"== code \n".to_vec();
             let mut entries = Entries::default();
