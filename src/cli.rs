@@ -65,7 +65,7 @@ pub fn main(phase: &Phase) -> ExitCode {
     };
     let copy = match &options.tee {
         Some(path) => match File::create(path) {
-            Ok(file) => Some(Copy { file, path: path.clone() }),
+            Ok(file) => Some(TeeFile { file, path: path.clone() }),
             Err(e) => {
                 eprintln!("{}: cannot write '{}': {e}", phase.name, path.display());
                 return ExitCode::from(EXIT_USAGE);
@@ -151,15 +151,15 @@ impl Options {
 /// more pass of every byte through a pipe.
 struct Tee<W: Write> {
     out: W,
-    copy: Option<Copy>,
+    copy: Option<TeeFile>,
 }
 
-struct Copy {
+struct TeeFile {
     file: File,
     path: PathBuf,
 }
 
-impl Copy {
+impl TeeFile {
     fn error(path: &Path, e: io::Error) -> io::Error {
         io::Error::new(e.kind(), format!("cannot write '{}': {e}", path.display()))
     }
@@ -169,7 +169,7 @@ impl<W: Write> Write for Tee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let written = self.out.write(buf)?;
         if let Some(copy) = &mut self.copy {
-            copy.file.write_all(&buf[..written]).map_err(|e| Copy::error(&copy.path, e))?;
+            copy.file.write_all(&buf[..written]).map_err(|e| TeeFile::error(&copy.path, e))?;
         }
         Ok(written)
     }
@@ -177,7 +177,7 @@ impl<W: Write> Write for Tee<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()?;
         if let Some(copy) = &mut self.copy {
-            copy.file.flush().map_err(|e| Copy::error(&copy.path, e))?;
+            copy.file.flush().map_err(|e| TeeFile::error(&copy.path, e))?;
         }
         Ok(())
     }

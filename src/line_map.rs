@@ -145,6 +145,43 @@ impl LineMap {
     }
 }
 
+/// Where a stretch of text that a phase holds back came from: runs of
+/// consecutive input lines, kept until the text is written, then handed to
+/// the [`LineMap`] in one go (`assort` holds segments, `survey` its body).
+///
+/// ```
+/// use subx::line_map::{LineMap, Runs};
+/// let mut runs = Runs::default();
+/// for line in [4, 5, 6, 9] {
+///     runs.push_line(line);
+/// }
+/// let mut map = LineMap::in_memory();
+/// runs.write_to(&mut map);
+/// assert_eq!(map.finish_to_string(), "1 4 3\n4 9 1\n");
+/// ```
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct Runs {
+    /// (first input line, number of lines), in output order.
+    runs: Vec<(u64, u64)>,
+}
+
+impl Runs {
+    /// The next held line came from input line `line`.
+    pub fn push_line(&mut self, line: u64) {
+        match self.runs.last_mut() {
+            Some((first, count)) if *first + *count == line => *count += 1,
+            _ => self.runs.push((line, 1)),
+        }
+    }
+
+    /// The held lines, in order, as the next output lines of `map`.
+    pub fn write_to(&self, map: &mut LineMap) {
+        for &(first, count) in &self.runs {
+            map.lines_from(first, count);
+        }
+    }
+}
+
 /// Follows a map backwards: which input line did output line `line` come
 /// from? `None` for a generated line. `map` is a map's text.
 pub fn source_of(map: &str, line: u64) -> Option<u64> {

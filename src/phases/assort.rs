@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 use crate::error::Error;
-use crate::line_map::LineMap;
+use crate::line_map::{LineMap, Runs};
 use crate::read::{self, Blocks};
 use crate::words::{line_start, LineStart};
 
@@ -98,9 +98,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
             output.write_all(b"\n")?;
         }
         output.write_all(&segment.text)?;
-        for &(first_line, count) in &segment.runs {
-            line_map.lines_from(first_line, count);
-        }
+        segment.runs.write_to(line_map);
         unterminated = segment.text.last() != Some(&b'\n');
     }
     Ok(())
@@ -141,7 +139,7 @@ impl Sorter {
                     let index = self.by_name.len();
                     self.by_name.insert(name.to_vec(), index);
                     if index > 0 {
-                        self.held.push(HeldSegment { text: Vec::new(), runs: Vec::new() });
+                        self.held.push(HeldSegment { text: Vec::new(), runs: Runs::default() });
                     }
                     index
                 }
@@ -179,17 +177,14 @@ impl Run {
 /// A segment other than the first: its lines, kept until the input ends.
 struct HeldSegment {
     text: Vec<u8>,
-    /// Runs of consecutive input lines: (first line, number of lines).
-    runs: Vec<(u64, u64)>,
+    /// Where its lines came from.
+    runs: Runs,
 }
 
 impl HeldSegment {
     fn keep(&mut self, line: &[u8], line_number: u64) {
         self.text.extend_from_slice(line);
-        match self.runs.last_mut() {
-            Some((first, count)) if *first + *count == line_number => *count += 1,
-            _ => self.runs.push((line_number, 1)),
-        }
+        self.runs.push_line(line_number);
     }
 }
 

@@ -63,7 +63,7 @@ use std::hash::Hasher;
 use std::io::{BufRead, Write};
 
 use crate::error::{line_ref, printable, Error};
-use crate::line_map::LineMap;
+use crate::line_map::{LineMap, Runs};
 use crate::number;
 use crate::opcodes::{self, Tail};
 use crate::words::{self, is_space, Word};
@@ -106,8 +106,8 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
         program_header(segment, &mut headers);
         line_map.next_output_generated();
     }
-    for &(first, count) in body.origins.iter().flatten() {
-        line_map.lines_from(first, count);
+    if let Some(origins) = &body.origins {
+        origins.write_to(line_map);
     }
     output.write_all(&headers)?;
     output.write_all(&body.hex)?;
@@ -159,7 +159,7 @@ struct Body<'a> {
     holes: Vec<Hole<'a>>,
     /// For the line map, if one is kept: the runs of input lines, as
     /// (first, count), that the body's lines come from.
-    origins: Option<Vec<(u64, u64)>>,
+    origins: Option<Runs>,
 }
 
 /// A label reference waiting for its value, and what resolving it needs
@@ -803,17 +803,14 @@ const PLACEHOLDER: &[u8; 12] = b"00 00 00 00 ";
 
 impl Body<'_> {
     fn with_capacity(input_len: usize, keep_origins: bool) -> Self {
-        Body { hex: Vec::with_capacity(input_len), holes: Vec::new(), origins: keep_origins.then(Vec::new) }
+        Body { hex: Vec::with_capacity(input_len), holes: Vec::new(), origins: keep_origins.then(Runs::default) }
     }
 
     /// Ends the body's line, which came from input line `line_no`.
     fn end_line(&mut self, line_no: u64) {
         self.hex.push(b'\n');
         if let Some(origins) = &mut self.origins {
-            match origins.last_mut() {
-                Some((first, count)) if *first + *count == line_no => *count += 1,
-                _ => origins.push((line_no, 1)),
-            }
+            origins.push_line(line_no);
         }
     }
 
