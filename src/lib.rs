@@ -29,6 +29,7 @@ pub mod number;
 pub mod opcodes;
 pub mod phases;
 pub mod read;
+pub mod sha256;
 pub mod toolbox;
 #[cfg(test)]
 pub(crate) mod test_rng;
