@@ -12,7 +12,8 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -74,8 +75,18 @@ pub fn main(phase: &Phase) -> ExitCode {
         None => None,
     };
     let line_map_on = line_map.is_on();
-    let mut input = BufReader::with_capacity(IO_BUFFER, io::stdin().lock());
-    let mut output = BufWriter::with_capacity(IO_BUFFER, Tee { out: io::stdout().lock(), copy });
+    let (stdin, stdout) = match (open_std(io::stdin().as_fd(), "stdin"), open_std(io::stdout().as_fd(), "stdout")) {
+        (Ok(stdin), Ok(stdout)) => (stdin, stdout),
+        (Err(message), _) | (_, Err(message)) => {
+            eprintln!("{}: {message}", phase.name);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if io::stdin().is_terminal() {
+        eprintln!("{}", terminal_note(phase));
+    }
+    let mut input = BufReader::with_capacity(IO_BUFFER, stdin);
+    let mut output = BufWriter::with_capacity(IO_BUFFER, Tee { out: stdout, copy });
     let result = (phase.run)(&mut input, &mut output, &mut line_map)
         .and_then(|()| output.flush().map_err(Error::from));
     let map_result = line_map.finish();
@@ -97,6 +108,56 @@ pub fn main(phase: &Phase) -> ExitCode {
             ExitCode::from(if e.io_kind.is_some() { EXIT_USAGE } else { EXIT_INVALID })
         }
     }
+}
+
+/// Stdin or stdout as a plain file, read and written without the locks and
+/// the line buffering of `io::stdin()` and `io::stdout()`, which also take a
+/// closed stream for an empty one or a bottomless one (so that a phase run
+/// with `>&-` would lose its output and exit 0).
+pub fn open_std(fd: BorrowedFd<'_>, name: &str) -> Result<File, String> {
+    let closed = || format!("{name} is closed; run it with its input and output connected");
+    let number = fd.as_raw_fd();
+    match fd.try_clone_to_owned() {
+        Ok(_) if was_closed(number) => Err(closed()),
+        Ok(owned) => Ok(File::from(owned)),
+        Err(_) => Err(closed()),
+    }
+}
+
+/// Was standard descriptor `fd` closed when the process started? Rust's
+/// runtime opens `/dev/null` (read-write) on any of 0, 1 and 2 that is
+/// closed, so that a write to a closed stdout would vanish without an
+/// error; a shell's `> /dev/null` opens it write-only. Linux's `/proc`
+/// tells the two apart; elsewhere the answer is no.
+fn was_closed(fd: RawFd) -> bool {
+    let is_null = std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == Path::new("/dev/null"));
+    is_null
+        && std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).is_ok_and(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+                .is_some_and(|flags| flags & 0o3 == 0o2)
+        })
+}
+
+/// The line a phase says when its input is a terminal, where it would
+/// otherwise wait in silence: what it reads (from the "Reads:" paragraph of
+/// its help) and how to end the input.
+fn terminal_note(phase: &Phase) -> String {
+    let help = (phase.help)();
+    let reads: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Reads:"))
+        .take_while(|l| !l.starts_with("Writes:") && !l.trim().is_empty())
+        .flat_map(str::split_whitespace)
+        .skip(1)
+        .collect();
+    let what = if reads.is_empty() { "its input on stdin".to_string() } else { reads.join(" ") };
+    let what = what.trim_end_matches('.');
+    format!(
+        "{name}: reading from the terminal: {name} expects {what}; end the input with Ctrl-D ('{name} --help' says more)",
+        name = phase.name
+    )
 }
 
 /// The options of a run.

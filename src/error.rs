@@ -116,13 +116,29 @@ impl Error {
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
-        Error { line: None, word: None, message: format!("I/O error: {e}"), io_kind: Some(e.kind()), if_generated: None }
+        Error {
+            line: None,
+            word: None,
+            message: format!("I/O error: {}", io_reason(&e)),
+            io_kind: Some(e.kind()),
+            if_generated: None,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(true))
+    }
+}
+
+/// What an I/O error says, without the `(os error N)` that Rust adds:
+/// `No space left on device`.
+pub fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
     }
 }
 
@@ -163,9 +179,17 @@ impl std::error::Error for Error {}
 /// than [`SHOWN_AT_MOST`] bytes is cut, with its length said, so that a
 /// message stays one readable line even for a 100 MB word.
 pub fn printable(bytes: &[u8]) -> String {
-    if bytes.len() > SHOWN_AT_MOST {
+    printable_cut(bytes, bytes.len())
+}
+
+/// [`printable`] for a word of which only the first bytes are at hand:
+/// `start` holds its first bytes (at least [`SHOWN_AT_MOST`] of them when
+/// the word is longer) and `len` is its whole length.
+pub fn printable_cut(start: &[u8], len: usize) -> String {
+    let bytes = &start[..start.len().min(len)];
+    if len > SHOWN_AT_MOST {
         let cut = SHOWN_AT_MOST - 20;
-        return format!("{}... ({} bytes)", printable(&bytes[..cut]), bytes.len());
+        return format!("{}... ({len} bytes)", printable(&bytes[..cut.min(bytes.len())]));
     }
     let mut shown = String::with_capacity(bytes.len());
     for &b in bytes.as_bytes() {

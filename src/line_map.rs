@@ -195,6 +195,22 @@ pub fn source_of(map: &str, line: u64) -> Option<u64> {
     })
 }
 
+/// Follows line `line` of a phase's input back through `maps`, the line
+/// maps of the phases before it in pipeline order, to a line of the first
+/// phase's input; `None` when one of them made the line up.
+///
+/// ```
+/// use subx::line_map::follow_back;
+/// // The first phase copied lines 1-10; the second moved its input line 6
+/// // to output lines 7-9.
+/// let maps = ["1 1 10\n".to_string(), "1 1 5\n7 6 3\n".to_string()];
+/// assert_eq!(follow_back(&maps, 7), Some(6));
+/// assert_eq!(follow_back(&maps, 6), None);
+/// ```
+pub fn follow_back(maps: &[String], line: u64) -> Option<u64> {
+    maps.iter().rev().try_fold(line, |line, map| source_of(map, line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,27 +128,121 @@ fn help_examples(help: &str) -> Vec<(String, String)> {
     examples
 }
 
+/// Every help text of the project: each phase's `--help`, `subx --help` and
+/// each subx command's, and the scripts'. (name, how to print it; whether it
+/// must show an example: all but the steps only ntranslate runs)
+fn help_texts() -> Vec<(String, Vec<String>, bool)> {
+    let mut texts: Vec<(String, Vec<String>, bool)> = PHASES
+        .iter()
+        .map(|p| (p.to_string(), vec![bin_dir().join(p).display().to_string(), "--help".into()], true))
+        .collect();
+    let subx = bin_dir().join("subx").display().to_string();
+    texts.push(("subx".into(), vec![subx.clone(), "--help".into()], true));
+    for command in subx::toolbox::COMMANDS {
+        let args = vec![subx.clone(), command.name.into(), "--help".into()];
+        texts.push((format!("subx {}", command.name), args, !command.internal));
+    }
+    for script in ["ntranslate", "phases"] {
+        let path = project().join("scripts").join(script).display().to_string();
+        texts.push((script.into(), vec!["bash".into(), path, "--help".into()], true));
+    }
+    texts
+}
+
+/// A scratch directory holding what help examples may name, as a copy (an
+/// example may write files): the scripts, init.linux, subx-apps.
+fn example_directory() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for item in ["scripts", "subx-apps"] {
+        std::fs::create_dir(dir.path().join(item)).expect("mkdir");
+        for entry in std::fs::read_dir(project().join(item)).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_file() {
+                std::fs::copy(entry.path(), dir.path().join(item).join(entry.file_name())).expect("copy");
+            }
+        }
+    }
+    std::fs::copy(project().join("init.linux"), dir.path().join("init.linux")).expect("copy init.linux");
+    dir
+}
+
 #[test]
 fn every_help_example_prints_what_it_shows() {
     let path = format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default());
-    for phase in PHASES {
-        let help = Command::cargo_bin(phase).expect("binary").arg("--help").output().expect("run --help");
+    for (name, command, needs_example) in help_texts() {
+        let help = std::process::Command::new(&command[0]).args(&command[1..]).output().expect("run --help");
+        assert!(help.status.success(), "{name} --help failed");
         let help = String::from_utf8(help.stdout).expect("UTF-8 help");
         let examples = help_examples(&help);
-        assert!(!examples.is_empty(), "{phase} --help shows no '  $ command' under 'Example:'");
-        for (command, shown) in examples {
+        assert!(!needs_example || !examples.is_empty(), "{name} --help shows no '  $ command' under 'Example:'");
+        let dir = example_directory();
+        for (example, shown) in examples {
             let out = std::process::Command::new("bash")
                 .arg("-c")
-                .arg(format!("set -o pipefail; {command}"))
+                .arg(format!("set -o pipefail; {example}"))
+                .current_dir(dir.path())
                 .env("PATH", &path)
+                .env("SUBX_BIN", bin_dir())
                 .output()
                 .expect("run bash");
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{phase} --help example failed: {command}\n{stderr}");
+            assert!(out.status.success(), "{name} --help example failed: {example}\n{stderr}");
             let stdout = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(stdout, shown, "{phase} --help: the example '{command}' prints otherwise");
+            assert_eq!(stdout, shown, "{name} --help: the example '{example}' prints otherwise");
         }
     }
+}
+
+#[test]
+fn a_closed_stdout_or_stdin_is_an_error_not_lost_output() {
+    for phase in PHASES {
+        for (redirect, stream) in [(">&-", "stdout"), ("<&-", "stdin")] {
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!("echo '== code' | {} {redirect}", bin_dir().join(phase).display()))
+                .output()
+                .expect("run bash");
+            assert_eq!(out.status.code(), Some(2), "{phase} {redirect}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.starts_with(&format!("{phase}: {stream} is closed")), "{phase} {redirect}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_phase_reading_a_terminal_says_what_it_expects() {
+    // `script` gives the phase a terminal for stdin; the input ends at once.
+    let phase = bin_dir().join("dquotes");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{} < /dev/tty 2>&1 & sleep 0.5; kill %1", phase.display()), "/dev/null"])
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dquotes: reading from the terminal: dquotes expects on stdin, SubX text (the output of 'tests'); \
+                       end the input with Ctrl-D"),
+        "{text}"
+    );
+    // Not at a pipe.
+    Command::cargo_bin("dquotes").expect("binary").write_stdin("").assert().success().stderr("");
+}
+
+#[test]
+fn subx_init_writes_init_linux() {
+    let want = std::fs::read(project().join("init.linux")).expect("init.linux");
+    Command::cargo_bin("subx").expect("binary").arg("init").assert().success().stdout(want);
+}
+
+#[test]
+fn subx_help_lists_its_commands_under_two_headings() {
+    let out = Command::cargo_bin("subx").expect("binary").arg("--help").output().expect("run");
+    let help = String::from_utf8(out.stdout).expect("UTF-8");
+    let (users, internal) = help.split_once("Steps that scripts/ntranslate runs").expect("two headings");
+    for command in subx::toolbox::COMMANDS {
+        let part = if command.internal { internal } else { users };
+        assert!(part.contains(&format!("  {} ", command.name)), "{} is not listed where it belongs", command.name);
+    }
+    Command::cargo_bin("subx").expect("binary").arg("frobnicate").assert().code(2);
 }
 
 #[test]

@@ -421,7 +421,7 @@ mod tests {
         for _ in 0..20_000 {
             let mut line = Vec::new();
             for _ in 0..rng.below(16) {
-                let piece: &[u8] = *rng.pick(&pieces);
+                let piece = *rng.pick(&pieces);
                 line.extend_from_slice(piece);
             }
             let mut expected = b"== code \n".to_vec();

@@ -30,12 +30,18 @@ pub fn main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(super::EXIT_USAGE);
         }
     }
-    let mut out = io::stdout().lock();
-    match out.write_all(INIT_LINUX).and_then(|()| out.flush()) {
+    let mut out = match super::raw_stdout() {
+        Ok(out) => out,
+        Err(message) => {
+            eprintln!("subx init: {message}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    match out.write_all(INIT_LINUX) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(141),
         Err(e) => {
-            eprintln!("subx init: cannot write to stdout: {e}");
+            eprintln!("subx init: cannot write to stdout: {}", crate::error::io_reason(&e));
             ExitCode::from(super::EXIT_USAGE)
         }
     }

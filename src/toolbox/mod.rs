@@ -14,6 +14,8 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+pub mod feed;
+pub mod finish;
 pub mod init;
 
 /// One command of `subx`.
@@ -31,16 +33,39 @@ pub struct Command {
 }
 
 /// Every command, in the order `subx --help` lists them.
-pub const COMMANDS: &[Command] = &[Command {
-    name: "init",
-    usage: "",
-    summary: "print init.linux, the prelude every program is translated with",
-    internal: false,
-    main: init::main,
-}];
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "init",
+        usage: "",
+        summary: "print init.linux, the prelude every program is translated with",
+        internal: false,
+        main: init::main,
+    },
+    Command {
+        name: "feed",
+        usage: "[--out OUT] -- SOURCE...",
+        summary: "write the source files one after another, checking each starts with a header",
+        internal: true,
+        main: feed::main,
+    },
+    Command {
+        name: "finish",
+        usage: "--work DIR --out OUT ...",
+        summary: "report a failed phase at FILE:LINE, or put the ELF and the phases' texts in place",
+        internal: true,
+        main: finish::main,
+    },
+];
 
 /// Exit status for a usage error.
 pub const EXIT_USAGE: u8 = 2;
+
+/// Stdout as a plain file, written without the line buffering of
+/// `io::stdout()`; an error when stdout is closed (see [`crate::cli::open_std`]).
+pub fn raw_stdout() -> Result<std::fs::File, String> {
+    use std::os::fd::AsFd;
+    crate::cli::open_std(std::io::stdout().as_fd(), "stdout")
+}
 
 /// Runs the command the process's arguments name.
 pub fn main() -> ExitCode {

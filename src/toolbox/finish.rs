@@ -1,0 +1,437 @@
+//! `subx finish`: the step after `scripts/ntranslate`'s pipeline. It either
+//! reports the first failure at the user's `FILE:LINE`, or puts the ELF in
+//! place; in both cases it puts the phases' texts next to it.
+//!
+//! ```text
+//! subx finish --work DIR --out OUT --phases 'tests dquotes ...' [--umask MASK] -- SOURCE...
+//! ```
+//!
+//! The pipeline left everything in DIR, a fresh directory beside OUT: the
+//! exit status of `subx feed` and of each phase (`status`, one line), each
+//! phase's stderr (`PHASE.err`), line map (`PHASE.map`) and output (`PHASE`,
+//! the texts that are kept), the lines of each source file but the last
+//! (`lines`), and the ELF (`elf`).
+//!
+//! **A failure.** The first step whose status is neither 0 nor 141 (141
+//! means its reader went away because a later phase failed) failed for a
+//! reason of its own. `feed` writes its messages in their final shape. A
+//! phase names a line of its own input (`pack: line 12: ...`, CONTRACT
+//! decision 18); the line maps of the phases before it lead back, one phase
+//! at a time, to a line of the concatenated sources, and the line counts
+//! to one file and line: `prog.subx:5: error: ...` (CONTRACT rule 4). A
+//! line that a phase made up maps to no source line; the message then
+//! names the last file, or says what the phase offered for that case
+//! (`PHASE: if generated: ...`, see `src/error.rs`). References to other
+//! lines inside a message (`\x01N\x01`) are mapped the same way.
+//!
+//! **The files.** Under a lock on OUT's directory, so that two runs that
+//! write the same OUT at once leave the files of one of them: each kept
+//! text this run made replaces the last run's (`a.tests` ... `a.survey` for
+//! `a.elf`), and those it did not make are removed; on success the ELF,
+//! given the mode `0777 & ~umask` as a linker gives it, replaces OUT in one
+//! rename. A failed run leaves OUT as it was. An old text is removed before
+//! the new one is renamed into its place, because ext4 flushes a file to
+//! disk when it is renamed over an existing one (`auto_da_alloc`), which
+//! would cost as much as writing the texts twice.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::error::io_reason;
+use crate::line_map;
+
+/// Exit status of a failed translation.
+const EXIT_FAILED: u8 = 1;
+
+/// Exit statuses that mean a step ended normally, or ended because a later
+/// one failed and closed its output.
+const BROKEN_PIPE: i32 = 141;
+
+/// What `finish` is told.
+pub struct Run {
+    /// The directory the pipeline wrote into.
+    pub work: PathBuf,
+    /// The ELF to write.
+    pub out: PathBuf,
+    /// The phases, in pipeline order (`feed` comes before them).
+    pub phases: Vec<String>,
+    /// The source files, in order.
+    pub sources: Vec<String>,
+    /// The file-mode creation mask, for the ELF's mode.
+    pub umask: u32,
+}
+
+impl Run {
+    /// The kept text of `phase`: `a.pack` for `a.elf` (and for `a`).
+    fn kept(&self, phase: &str) -> PathBuf {
+        let out = self.out.as_os_str().to_string_lossy();
+        let stem = out.strip_suffix(".elf").unwrap_or(&out);
+        PathBuf::from(format!("{stem}.{phase}"))
+    }
+
+    /// The phases whose output is kept: all but the last, whose output is
+    /// the ELF.
+    fn kept_phases(&self) -> &[String] {
+        &self.phases[..self.phases.len().saturating_sub(1)]
+    }
+
+    fn last_source(&self) -> &str {
+        self.sources.last().map_or("", String::as_str)
+    }
+}
+
+/// Reports the failure, if there was one, and puts the files in place.
+/// Returns the message of the failure (the whole text for stderr).
+pub fn finish(run: &Run) -> Result<(), String> {
+    let failure = failure_message(run);
+    if feed_failed(run) {
+        // A source that cannot be read, or an OUT that cannot be written:
+        // the phases ran on nothing, and nothing of theirs is kept.
+        let _ = fs::remove_dir_all(&run.work);
+        return Err(failure.unwrap_or_default());
+    }
+    let install = install(run, failure.is_none());
+    match (failure, install) {
+        (Some(message), _) => Err(message),
+        (None, Err(message)) => Err(message),
+        (None, Ok(())) => Ok(()),
+    }
+}
+
+/// Did `subx feed`, the first step, fail?
+fn feed_failed(run: &Run) -> bool {
+    let text = fs::read_to_string(run.work.join("status")).unwrap_or_default();
+    text.split_whitespace().next().and_then(|s| s.parse::<i32>().ok()).is_some_and(|s| s != 0 && s != BROKEN_PIPE)
+}
+
+/// The message for the first step that failed, if one did.
+fn failure_message(run: &Run) -> Option<String> {
+    let text = fs::read_to_string(run.work.join("status")).unwrap_or_default();
+    let status: Vec<i32> = text.split_whitespace().filter_map(|s| s.parse().ok()).collect();
+    if status.len() != run.phases.len() + 1 {
+        return Some(format!("{}: error: the phases did not run to their end (interrupted?)\n", run.last_source()));
+    }
+    if status[0] != 0 && status[0] != BROKEN_PIPE {
+        let message = fs::read_to_string(run.work.join("feed.err")).unwrap_or_default();
+        return Some(if message.is_empty() {
+            format!("{}: error: cannot read the input files (exit status {})\n", run.last_source(), status[0])
+        } else {
+            message
+        });
+    }
+    let (k, &code) = status[1..].iter().enumerate().find(|(_, &s)| s != 0 && s != BROKEN_PIPE)?;
+    Some(phase_failure(run, k, code))
+}
+
+/// The message for phase `k`, which exited with `code`.
+fn phase_failure(run: &Run, k: usize, code: i32) -> String {
+    let phase = &run.phases[k];
+    let err = fs::read(run.work.join(format!("{phase}.err"))).unwrap_or_default();
+    let err = String::from_utf8_lossy(&err);
+    let prefix = format!("{phase}: ");
+    let alternative_prefix = format!("{phase}: if generated: ");
+    let mut lines = err.lines();
+    let first = lines.next().unwrap_or("");
+    let mut alternative = None;
+    let mut rest = String::new();
+    for line in lines {
+        match line.strip_prefix(&alternative_prefix) {
+            Some(text) if alternative.is_none() => alternative = Some(text),
+            _ => {
+                rest.push_str(line);
+                rest.push('\n');
+            }
+        }
+    }
+    let mut message = match first.strip_prefix(&prefix) {
+        None if first.is_empty() => format!(
+            "{}: error: phase '{phase}' failed (exit status {code}) without a message",
+            run.last_source()
+        ),
+        None => format!("{}: error: {phase}: {first}", run.last_source()),
+        Some(text) => match split_line_number(text) {
+            Some((line, text)) => {
+                let source = source_line(run, k, line);
+                let text = match (source, alternative) {
+                    (None, Some(alternative)) => alternative,
+                    _ => text,
+                };
+                format!("{}: error: {}", locate(run, source), map_references(run, k, text))
+            }
+            None => match write_failure(run, phase, text) {
+                Some(message) => message,
+                None => format!("{}: error: {}", run.last_source(), map_references(run, k, text)),
+            },
+        },
+    };
+    message.push('\n');
+    message.push_str(&rest);
+    message
+}
+
+/// `line N: MESSAGE` → (N, MESSAGE).
+fn split_line_number(text: &str) -> Option<(u64, &str)> {
+    let rest = text.strip_prefix("line ")?;
+    let (number, message) = rest.split_once(": ")?;
+    Some((number.parse().ok()?, message))
+}
+
+/// A phase could not write its output: name the file being written (a
+/// kept text, or the ELF for the last phase), not a source file.
+fn write_failure(run: &Run, phase: &str, text: &str) -> Option<String> {
+    let tee = run.work.join(phase);
+    let tee_shown = format!("cannot write '{}': ", tee.display());
+    if let Some(reason) = text.strip_prefix("I/O error: ").unwrap_or(text).strip_prefix(&tee_shown) {
+        return Some(format!("{}: error: cannot write this file: {reason}", run.kept(phase).display()));
+    }
+    let reason = text.strip_prefix("I/O error: ")?;
+    let is_last = run.phases.last().is_some_and(|p| p == phase);
+    is_last.then(|| format!("{}: error: cannot write this file: {reason}", run.out.display()))
+}
+
+/// Line `line` of phase `k`'s input, followed back through the maps of the
+/// phases before it to a line of the concatenated sources; `None` when a
+/// phase made it up.
+fn source_line(run: &Run, k: usize, line: u64) -> Option<u64> {
+    let maps: Vec<String> = run.phases[..k]
+        .iter()
+        .map(|p| fs::read_to_string(run.work.join(format!("{p}.map"))).unwrap_or_default())
+        .collect();
+    line_map::follow_back(&maps, line)
+}
+
+/// `FILE:LINE` for a line of the concatenated sources; the last file alone
+/// for a line no source holds.
+fn locate(run: &Run, line: Option<u64>) -> String {
+    let Some(mut line) = line else { return run.last_source().to_string() };
+    let counts = fs::read_to_string(run.work.join("lines")).unwrap_or_default();
+    let mut counts = counts.split_whitespace().filter_map(|n| n.parse::<u64>().ok());
+    for source in &run.sources {
+        match counts.next() {
+            Some(count) if line > count => line -= count,
+            _ => return format!("{source}:{line}"),
+        }
+    }
+    run.last_source().to_string()
+}
+
+/// `text` with each reference to a line of phase `k`'s input (marked
+/// `\x01N\x01` by the phase) shown as the `FILE:LINE` it came from.
+fn map_references(run: &Run, k: usize, text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut parts = text.split('\x01');
+    shown.push_str(parts.next().unwrap_or(""));
+    let mut in_reference = true;
+    for part in parts {
+        match part.parse::<u64>() {
+            Ok(line) if in_reference => match source_line(run, k, line) {
+                Some(source) => shown.push_str(&locate(run, Some(source))),
+                None => shown.push_str("a line the translator generated"),
+            },
+            _ => shown.push_str(part),
+        }
+        in_reference = !in_reference;
+    }
+    shown
+}
+
+/// Puts the kept texts in place, and the ELF when `success`; removes DIR.
+fn install(run: &Run, success: bool) -> Result<(), String> {
+    let result = install_files(run, success);
+    let _ = fs::remove_dir_all(&run.work);
+    result
+}
+
+fn install_files(run: &Run, success: bool) -> Result<(), String> {
+    let directory = match run.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let cannot =
+        |path: &Path, e: io::Error| format!("{}: error: cannot write this file: {}\n", path.display(), io_reason(&e));
+    // The lock is released when `lock` is dropped, at the end.
+    let lock = fs::File::open(&directory).map_err(|e| cannot(&run.out, e))?;
+    lock.lock().map_err(|e| cannot(&run.out, e))?;
+    for phase in run.kept_phases() {
+        let made = run.work.join(phase);
+        let kept = run.kept(phase);
+        match fs::remove_file(&kept) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
+            _ => {}
+        }
+        if made.exists() {
+            fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
+        }
+    }
+    if success {
+        let elf = run.work.join("elf");
+        let mode = 0o777 & !run.umask;
+        fs::set_permissions(&elf, fs::Permissions::from_mode(mode)).map_err(|e| cannot(&run.out, e))?;
+        fs::rename(&elf, &run.out).map_err(|e| cannot(&run.out, e))?;
+    }
+    drop(lock);
+    Ok(())
+}
+
+pub fn main(args: &[OsString]) -> ExitCode {
+    match parse_args(args) {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(run)) => match finish(&run) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprint!("{message}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        },
+        Err(message) => {
+            eprintln!("subx finish: {message}\nTry 'subx finish --help'.");
+            ExitCode::from(super::EXIT_USAGE)
+        }
+    }
+}
+
+fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
+    let mut run = Run { work: PathBuf::new(), out: PathBuf::new(), phases: Vec::new(), sources: Vec::new(), umask: 0o022 };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = || rest.next().cloned().ok_or_else(|| format!("option '{}' needs a value", arg.to_string_lossy()));
+        match arg.to_str() {
+            Some("-h" | "--help") => {
+                print!("{}", help());
+                return Ok(None);
+            }
+            Some("--work") => run.work = PathBuf::from(value()?),
+            Some("--out") => run.out = PathBuf::from(value()?),
+            Some("--phases") => {
+                run.phases = value()?.to_string_lossy().split_whitespace().map(String::from).collect();
+            }
+            Some("--umask") => {
+                let text = value()?;
+                run.umask = u32::from_str_radix(&text.to_string_lossy(), 8)
+                    .map_err(|_| format!("'--umask {}' is not an octal mask", text.to_string_lossy()))?;
+            }
+            Some("--") => {
+                run.sources.extend(rest.by_ref().map(|s| s.to_string_lossy().into_owned()));
+            }
+            _ => return Err(format!("unexpected argument '{}'", arg.to_string_lossy())),
+        }
+    }
+    if run.work.as_os_str().is_empty() || run.out.as_os_str().is_empty() || run.phases.is_empty() {
+        return Err("--work, --out and --phases are required".to_string());
+    }
+    Ok(Some(run))
+}
+
+fn help() -> String {
+    "usage: subx finish --work DIR --out OUT --phases 'PHASE...' [--umask MASK] -- SOURCE...\n\
+     \n\
+     The last step of scripts/ntranslate. DIR holds what the pipeline left: the\n\
+     exit statuses ('status': subx feed's, then each phase's), each phase's\n\
+     messages, line map and output, the source files' line counts, the ELF. If a\n\
+     step failed, print its message at the user's FILE:LINE; in any case put the\n\
+     phases' texts next to OUT (a.tests ... for a.elf), and on success the ELF\n\
+     at OUT, with the mode 0777 & ~MASK; then remove DIR.\n\
+     \n\
+     Exit status: 0 success; 1 the translation failed (the message is on\n\
+     stderr); 2 usage error.\n"
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A work directory as the pipeline leaves it.
+    fn work(files: &[(&str, &str)]) -> (tempfile::TempDir, Run) {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join(".work");
+        fs::create_dir(&work).unwrap();
+        for (name, text) in files {
+            fs::write(work.join(name), text).unwrap();
+        }
+        let run = Run {
+            work,
+            out: dir.path().join("a.elf"),
+            phases: ["tests", "dquotes", "pack", "hex"].map(String::from).to_vec(),
+            sources: vec!["init.linux".into(), "prog.subx".into()],
+            umask: 0o022,
+        };
+        (dir, run)
+    }
+
+    #[test]
+    fn an_error_is_followed_back_through_the_maps_to_its_file_and_line() {
+        // pack's line 7 is dquotes' output line 7, from its input line 6,
+        // tests' output line 6, from its input line 6: init.linux has 4
+        // lines, so prog.subx:2.
+        let (_dir, run) = work(&[
+            ("status", "0 0 0 1 141\n"),
+            ("lines", "4\n"),
+            ("tests.map", "1 1 10\n"),
+            ("dquotes.map", "1 1 5\n7 6 3\n"),
+            ("pack.err", "pack: line 7: 'x' is wrong, see \x013\x01\n"),
+        ]);
+        assert_eq!(failure_message(&run).unwrap(), "prog.subx:2: error: 'x' is wrong, see init.linux:3\n");
+    }
+
+    #[test]
+    fn a_generated_line_names_the_last_file_or_says_the_alternative() {
+        let (_dir, run) = work(&[
+            ("status", "0 0 1 141 141\n"),
+            ("tests.map", "1 1 2\n"),
+            ("dquotes.err", "dquotes: line 3: bare header\ndquotes: if generated: no 'data' segment\n"),
+        ]);
+        assert_eq!(failure_message(&run).unwrap(), "prog.subx: error: no 'data' segment\n");
+    }
+
+    #[test]
+    fn feeds_message_comes_first() {
+        let (_dir, run) =
+            work(&[("status", "1 0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
+        assert_eq!(failure_message(&run).unwrap(), "a.subx:1: error: 'x': before any header\n");
+    }
+
+    #[test]
+    fn a_run_cut_short_is_told_so() {
+        let (_dir, run) = work(&[("status", "0 0\n")]);
+        assert!(failure_message(&run).unwrap().contains("did not run to their end"));
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file_being_written() {
+        let (_dir, run) = work(&[("status", "0 0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
+        let message = failure_message(&run).unwrap();
+        assert_eq!(message, format!("{}: error: cannot write this file: No space left on device\n", run.out.display()));
+        let (_dir, run) = work(&[("status", "0 0 0 2 141")]);
+        let err = format!("pack: cannot write '{}': File too large\n", run.work.join("pack").display());
+        fs::write(run.work.join("pack.err"), err).unwrap();
+        assert!(failure_message(&run).unwrap().ends_with("a.pack: error: cannot write this file: File too large\n"));
+    }
+
+    #[test]
+    fn success_puts_the_elf_and_texts_in_place_with_the_umask_mode() {
+        let (dir, mut run) = work(&[("status", "0 0 0 0 0\n"), ("elf", "ELF"), ("tests", "t"), ("pack", "p")]);
+        fs::write(dir.path().join("a.dquotes"), "stale").unwrap();
+        run.umask = 0o027;
+        finish(&run).unwrap();
+        let elf = dir.path().join("a.elf");
+        assert_eq!(fs::read_to_string(&elf).unwrap(), "ELF");
+        assert_eq!(fs::metadata(&elf).unwrap().permissions().mode() & 0o777, 0o750);
+        assert_eq!(fs::read_to_string(dir.path().join("a.tests")).unwrap(), "t");
+        assert!(!dir.path().join("a.dquotes").exists(), "a stale text is removed");
+        assert!(!run.work.exists());
+    }
+
+    #[test]
+    fn failure_keeps_the_texts_and_leaves_out_alone() {
+        let (dir, run) = work(&[("status", "0 0 1 141 141\n"), ("tests", "t"), ("dquotes.err", "dquotes: oops\n")]);
+        fs::write(&run.out, "old").unwrap();
+        assert_eq!(finish(&run).unwrap_err(), "prog.subx: error: oops\n");
+        assert_eq!(fs::read_to_string(&run.out).unwrap(), "old");
+        assert_eq!(fs::read_to_string(dir.path().join("a.tests")).unwrap(), "t");
+    }
+}
