@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The pipeline left everything in DIR, a fresh directory beside OUT: the
-//! exit status of `subx feed` and of each phase (`status`, one line), each
+//! exit status of `subx feed` and of each phase (`feed.status`, then
+//! `sugar.status` and `core.status`, one line each), each
 //! phase's stderr (`PHASE.err`), line map (`PHASE.map`) and output (`PHASE`,
 //! the texts that are kept), the lines of each source file but the last
 //! (`lines`), and the ELF (`elf`).
@@ -102,16 +103,27 @@ pub fn finish(run: &Run) -> Result<(), String> {
     }
 }
 
+/// The exit status of each step, `subx feed` first: what the pipeline
+/// wrote in `feed.status`, `sugar.status` (with `--sugar`) and
+/// `core.status`, one step after another. Fewer than one per step when the
+/// pipeline was cut short.
+fn statuses(run: &Run) -> Vec<i32> {
+    let mut text = String::new();
+    for part in ["feed", "sugar", "core"] {
+        text.push_str(&fs::read_to_string(run.work.join(format!("{part}.status"))).unwrap_or_default());
+        text.push(' ');
+    }
+    text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
+}
+
 /// Did `subx feed`, the first step, fail?
 fn feed_failed(run: &Run) -> bool {
-    let text = fs::read_to_string(run.work.join("status")).unwrap_or_default();
-    text.split_whitespace().next().and_then(|s| s.parse::<i32>().ok()).is_some_and(|s| s != 0 && s != BROKEN_PIPE)
+    statuses(run).first().is_some_and(|&s| s != 0 && s != BROKEN_PIPE)
 }
 
 /// The message for the first step that failed, if one did.
 fn failure_message(run: &Run) -> Option<String> {
-    let text = fs::read_to_string(run.work.join("status")).unwrap_or_default();
-    let status: Vec<i32> = text.split_whitespace().filter_map(|s| s.parse().ok()).collect();
+    let status = statuses(run);
     if status.len() != run.phases.len() + 1 {
         return Some(format!("{}: error: the phases did not run to their end (interrupted?)\n", run.last_source()));
     }
@@ -295,7 +307,8 @@ pub fn main(args: &[OsString]) -> ExitCode {
 }
 
 fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
-    let mut run = Run { work: PathBuf::new(), out: PathBuf::new(), phases: Vec::new(), sources: Vec::new(), umask: 0o022 };
+    let umask = process_umask().unwrap_or(0o022);
+    let mut run = Run { work: PathBuf::new(), out: PathBuf::new(), phases: Vec::new(), sources: Vec::new(), umask };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().cloned().ok_or_else(|| format!("option '{}' needs a value", arg.to_string_lossy()));
@@ -326,15 +339,24 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
     Ok(Some(run))
 }
 
+/// This process's file-mode creation mask, from Linux's `/proc` (Rust's
+/// standard library has no call that reads it without changing it).
+fn process_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(mask.trim(), 8).ok()
+}
+
 fn help() -> String {
     "usage: subx finish --work DIR --out OUT --phases 'PHASE...' [--umask MASK] -- SOURCE...\n\
      \n\
      The last step of scripts/ntranslate. DIR holds what the pipeline left: the\n\
-     exit statuses ('status': subx feed's, then each phase's), each phase's\n\
+     exit statuses (feed.status, sugar.status, core.status), each phase's\n\
      messages, line map and output, the source files' line counts, the ELF. If a\n\
      step failed, print its message at the user's FILE:LINE; in any case put the\n\
      phases' texts next to OUT (a.tests ... for a.elf), and on success the ELF\n\
-     at OUT, with the mode 0777 & ~MASK; then remove DIR.\n\
+     at OUT, with the mode 0777 & ~MASK (the process's umask by default); then\n\
+     remove DIR.\n\
      \n\
      Exit status: 0 success; 1 the translation failed (the message is on\n\
      stderr); 2 usage error.\n"
@@ -350,6 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join(".work");
         fs::create_dir(&work).unwrap();
+        fs::write(work.join("feed.status"), "0\n").unwrap();
         for (name, text) in files {
             fs::write(work.join(name), text).unwrap();
         }
@@ -369,7 +392,7 @@ mod tests {
         // tests' output line 6, from its input line 6: init.linux has 4
         // lines, so prog.subx:2.
         let (_dir, run) = work(&[
-            ("status", "0 0 0 1 141\n"),
+            ("core.status", "0 0 1 141\n"),
             ("lines", "4\n"),
             ("tests.map", "1 1 10\n"),
             ("dquotes.map", "1 1 5\n7 6 3\n"),
@@ -381,7 +404,7 @@ mod tests {
     #[test]
     fn a_generated_line_names_the_last_file_or_says_the_alternative() {
         let (_dir, run) = work(&[
-            ("status", "0 0 1 141 141\n"),
+            ("core.status", "0 1 141 141\n"),
             ("tests.map", "1 1 2\n"),
             ("dquotes.err", "dquotes: line 3: bare header\ndquotes: if generated: no 'data' segment\n"),
         ]);
@@ -391,22 +414,22 @@ mod tests {
     #[test]
     fn feeds_message_comes_first() {
         let (_dir, run) =
-            work(&[("status", "1 0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
+            work(&[("feed.status", "1"), ("core.status", "0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
         assert_eq!(failure_message(&run).unwrap(), "a.subx:1: error: 'x': before any header\n");
     }
 
     #[test]
     fn a_run_cut_short_is_told_so() {
-        let (_dir, run) = work(&[("status", "0 0\n")]);
+        let (_dir, run) = work(&[("feed.status", "0"), ("core.status", "0\n")]);
         assert!(failure_message(&run).unwrap().contains("did not run to their end"));
     }
 
     #[test]
     fn a_failed_write_names_the_file_being_written() {
-        let (_dir, run) = work(&[("status", "0 0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
+        let (_dir, run) = work(&[("core.status", "0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
         let message = failure_message(&run).unwrap();
         assert_eq!(message, format!("{}: error: cannot write this file: No space left on device\n", run.out.display()));
-        let (_dir, run) = work(&[("status", "0 0 0 2 141")]);
+        let (_dir, run) = work(&[("core.status", "0 0 2 141")]);
         let err = format!("pack: cannot write '{}': File too large\n", run.work.join("pack").display());
         fs::write(run.work.join("pack.err"), err).unwrap();
         assert!(failure_message(&run).unwrap().ends_with("a.pack: error: cannot write this file: File too large\n"));
@@ -414,7 +437,7 @@ mod tests {
 
     #[test]
     fn success_puts_the_elf_and_texts_in_place_with_the_umask_mode() {
-        let (dir, mut run) = work(&[("status", "0 0 0 0 0\n"), ("elf", "ELF"), ("tests", "t"), ("pack", "p")]);
+        let (dir, mut run) = work(&[("core.status", "0 0 0 0\n"), ("elf", "ELF"), ("tests", "t"), ("pack", "p")]);
         fs::write(dir.path().join("a.dquotes"), "stale").unwrap();
         run.umask = 0o027;
         finish(&run).unwrap();
@@ -428,7 +451,7 @@ mod tests {
 
     #[test]
     fn failure_keeps_the_texts_and_leaves_out_alone() {
-        let (dir, run) = work(&[("status", "0 0 1 141 141\n"), ("tests", "t"), ("dquotes.err", "dquotes: oops\n")]);
+        let (dir, run) = work(&[("core.status", "0 1 141 141\n"), ("tests", "t"), ("dquotes.err", "dquotes: oops\n")]);
         fs::write(&run.out, "old").unwrap();
         assert_eq!(finish(&run).unwrap_err(), "prog.subx: error: oops\n");
         assert_eq!(fs::read_to_string(&run.out).unwrap(), "old");
