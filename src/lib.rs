@@ -23,6 +23,7 @@
 //! type) and [`cli`] (what every binary does around `run`).
 
 pub mod cli;
+pub mod debug_info;
 pub mod error;
 pub mod line_map;
 pub mod number;
