@@ -198,6 +198,34 @@ pub fn line_start(line: &[u8]) -> LineStart<'_> {
     }
 }
 
+// ---------------------------------------------------------------------
+// String literals as the sugar phases see them (`phases/sigils.md` W3)
+
+/// The length of the string literal word at the start of `text`, which
+/// begins with `"`: up to the next `"` not escaped by a backslash (a
+/// backslash escapes any byte), then on to the next whitespace, so that
+/// `"x"/imm32` is one word. `None` when no closing quote follows in `text`
+/// (pass one line, without its LF).
+///
+/// ```
+/// use subx::words::string_literal_len;
+/// assert_eq!(string_literal_len(b"\"a b\"/imm32 x"), Some(11));
+/// assert_eq!(string_literal_len(b"\"say \\\"hi\\\"\" x"), Some(12));
+/// assert_eq!(string_literal_len(b"\"\""), Some(2));
+/// assert_eq!(string_literal_len(b"\"open \\\""), None);
+/// ```
+pub fn string_literal_len(text: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    loop {
+        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        if text[at] == b'"' {
+            let after = at + 1;
+            return Some(after + word_len(&text[after..]));
+        }
+        at += 2;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 mod support;
 use support::{bin_dir, project};
 
-const PHASES: [&str; 6] = ["tests", "dquotes", "assort", "pack", "survey", "hex"];
+const PHASES: [&str; 7] = ["tests", "dquotes", "assort", "pack", "survey", "hex", "sigils"];
 
 #[test]
 fn every_phase_explains_itself() {

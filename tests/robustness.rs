@@ -45,18 +45,20 @@ use std::time::{Duration, Instant};
 
 use subx::cli::RunFn;
 use subx::line_map::LineMap;
-use subx::phases::{assort, dquotes, hex, pack, survey, tests};
+use subx::phases::{assort, dquotes, hex, pack, sigils, survey, tests};
 use subx::Error;
 
 /// The phases in pipeline order, with the file suffix of their input in
-/// `tests/vectors/full/`.
-const PHASES: [(&str, RunFn, &str); 6] = [
+/// `tests/vectors/full/` (the sugar phases read source, as `tests` does;
+/// the chain of `exercise_chain` runs the first six).
+const PHASES: [(&str, RunFn, &str); 7] = [
     ("tests", tests::run, "subx"),
     ("dquotes", dquotes::run, "tests.out"),
     ("assort", assort::run, "dquotes.out"),
     ("pack", pack::run, "assort.out"),
     ("survey", survey::run, "pack.out"),
     ("hex", hex::run, "survey.out"),
+    ("sigils", sigils::run, "subx"),
 ];
 
 mod support;
@@ -111,6 +113,10 @@ fn seeds(phase: &str, suffix: &str) -> Vec<Vec<u8>> {
     if phase == "tests" {
         add(vectors().join("errors"), "subx");
     }
+    if phase == "sigils" {
+        add(vectors().join("sigils-full"), "subx");
+        add(vectors().join("sugar-full"), "calls.out");
+    }
     assert!(!found.is_empty(), "no seed inputs for {phase} in {}", vectors().display());
     found
 }
@@ -132,6 +138,11 @@ const VOCABULARY: &[&str] = &[
     "#comment", ":", ":meta", ".", "..", "-", "-0x", "0x-1", "1-2", "\\", "\"", "'", "c3/return", "50/push-eax",
     "0f af", "69", "6b", "f7", "d3", "c1", "8f", "ff", "01", "05", "3d", "e8 x/disp32", "label",
     "very-long-label-name-that-goes-on-and-on", "0x09000000zz", "0X09000000",
+    // The addressing-mode sugar (phases/sigils.md), good and bad.
+    "%eax", "%esp/x", "%", "%/ecx", "%EAX", "*ecx", "*esp", "*ebp", "*Foo", "*Foo/", "*0x0a000000", "*",
+    "*(ebp+8)", "*(eax+ecx<<2+4)", "*( esi + edi << 3 - 0x10 )", "*(eax", "*()", "*(eax+esp)",
+    "*(eax+ecx<<4)", "*(eax+)", "*(eax+0xA)", "*(eax+123456789)", "*(eax)/", "*(eax)x", "*(eax)/disp8",
+    "*#x", "*\"x\"", "**eax", "+4/imm32", "+4", "<<2", "(", ")",
 ];
 
 const SEPARATORS: &[&str] = &[" ", " ", " ", "  ", "\t", "\n", "\n", "\r\n", "\x0b", "\x0c", "\n\n", "\r", ""];

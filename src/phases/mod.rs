@@ -7,3 +7,4 @@ pub mod assort;
 pub mod pack;
 pub mod survey;
 pub mod hex;
+pub mod sigils;
