@@ -8,7 +8,7 @@ use predicates::prelude::*;
 mod support;
 use support::{bin_dir, project};
 
-const PHASES: [&str; 6] = ["tests", "dquotes", "assort", "pack", "survey", "hex"];
+const PHASES: [&str; 8] = ["braces", "calls", "tests", "dquotes", "assort", "pack", "survey", "hex"];
 
 #[test]
 fn every_phase_explains_itself() {
