@@ -222,10 +222,17 @@ impl Call {
             at += content[at..].iter().position(|&b| !is_space(b)).unwrap_or(content.len() - at);
             let rest = &content[at..];
             let Some(&first) = rest.first() else {
+                let call = &content[open..];
+                let hint = match self.words.last() {
+                    Some(last) if content[last.clone()].starts_with(b"*(") => {
+                        " (a '*(...)' operand ends at the first ')' after it)"
+                    }
+                    _ => "",
+                };
                 return Err(Error::at(
                     line_number,
-                    &content[open..],
-                    "has no ')': a call ends with ')' on its own line, and only a comment may follow it",
+                    call,
+                    format!("has no ')': a call ends with ')' on its own line{hint}"),
                 ));
             };
             let len = match first {
@@ -249,7 +256,7 @@ impl Call {
                     return Err(Error::at(
                         line_number,
                         plain_word(rest),
-                        "is line metadata, which cannot stand inside a call",
+                        "is line metadata, which cannot stand inside a call; make it a comment after the call",
                     ))
                 }
                 b'"' => {
@@ -344,7 +351,7 @@ fn after_call(rest: &[u8], line_number: u64) -> Result<(), Error> {
         b'#' => return Ok(()),
         b'/' => "is metadata after a call, but a call takes none; use a comment instead",
         b':' => "is line metadata after a call, but a call takes none; use a comment instead",
-        _ => "comes after the end of the call: one call per line, and only a comment may follow its ')'",
+        _ => "is unexpected after the end of the call: one call per line, and only a comment may follow its ')'",
     };
     Err(Error::at(line_number, word, what))
 }
@@ -490,6 +497,7 @@ mod tests {
             let e = err(text);
             assert_eq!((e.line, e.word.as_deref()), (Some(1), Some(word)), "{e}");
         }
+        assert!(err(b"(f *(eax+4 1)\n").message.contains("ends at the first ')'"));
     }
 
     #[test]
