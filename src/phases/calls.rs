@@ -290,6 +290,9 @@ impl Call {
                 _ => {
                     let word = plain_word(rest);
                     if memchr::memchr(b'/', word).is_some() {
+                        if self.words.is_empty() {
+                            check_callee(word, line_number)?;
+                        }
                         return Err(no_metadata(word, line_number));
                     }
                     word.len()
@@ -357,12 +360,12 @@ fn after_call(rest: &[u8], line_number: u64) -> Result<(), Error> {
 }
 
 /// The function called must be a name (CONTRACT decision 27, `language.md`
-/// 4.1 and 7.1). Words beginning with `(`, `:` or `#`, or holding a `/`
-/// outside `*(...)`, never get this far.
+/// 4.1 and 7.1). Words beginning with `(`, `:` or `#` never get this far.
 fn check_callee(callee: &[u8], line_number: u64) -> Result<(), Error> {
     let why = match callee[0] {
         b'%' | b'*' => "it is an operand",
         b'"' => "it is a string literal",
+        _ if memchr::memchr(b'/', callee).is_some() => "a name holds no '/' (nothing in a call takes metadata)",
         _ if callee == b"." => "it is a '.' column filler",
         _ if callee.len() == 2 && !matches!(callee[0], b'-' | b'+' | b'0'..=b'9') => {
             "a word of two characters is a number in SubX"
@@ -509,7 +512,7 @@ mod tests {
 
     #[test]
     fn the_function_called_is_a_name() {
-        for callee in ["5", "-1", "+f", "0x10", "ab", ".", "%eax", "*eax", "*(eax)", "\"abc\""] {
+        for callee in ["5", "-1", "+f", "0x10", "ab", ".", "%eax", "*eax", "*(eax)", "\"abc\"", "f/x"] {
             let e = err(format!("({callee} 1)\n").as_bytes());
             assert_eq!(e.word.as_deref(), Some(callee.as_bytes()), "{e}");
             assert!(e.message.contains("must be a name"), "{e}");
@@ -529,7 +532,7 @@ mod tests {
             (b"(f (g 1))\n", b"(g"),
             (b"(f :note)\n", b":note"),
             (b"(f 1/imm32)\n", b"1/imm32"),
-            (b"(f/x)\n", b"f/x"),
+            (b"(f 1/x)\n", b"1/x"),
             (b"(f * eax)\n", b"*"),
             (b"(f *\teax)\n", b"*"),
             (b"(f *\n", b"*"),
