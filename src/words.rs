@@ -314,3 +314,32 @@ mod tests {
         assert_eq!(line_start(b"==code"), LineStart::Word(b"==code"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// String literals as the sugar phases (`braces`, `calls`) see them.
+
+/// Where the string literal at the start of `text` (which begins with `"`)
+/// closes: the offset of its closing quote, or `None` when the text ends
+/// first. A backslash makes the scan skip the byte after it, whatever it is
+/// (`phases/braces.md` B4, `phases/calls.md` C4), so `\"` and `\\` do not
+/// end the literal; which escapes are valid is `dquotes`' business.
+///
+/// ```
+/// use subx::words::closing_quote;
+/// assert_eq!(closing_quote(b"\"a b\"/imm32"), Some(4));
+/// assert_eq!(closing_quote(b"\"a\\\"b\" x"), Some(5));   // "a\"b"
+/// assert_eq!(closing_quote(b"\"a\\\\\" x"), Some(4));    // "a\\"
+/// assert_eq!(closing_quote(b"\"\""), Some(1));
+/// assert_eq!(closing_quote(b"\"open"), None);
+/// assert_eq!(closing_quote(b"\"open\\\""), None);         // the quote is escaped
+/// ```
+pub fn closing_quote(text: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    loop {
+        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        if text[at] == b'"' {
+            return Some(at);
+        }
+        at += 2;
+    }
+}

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 mod support;
 use support::{bin_dir, project};
 
-const PHASES: [&str; 7] = ["tests", "dquotes", "assort", "pack", "survey", "hex", "sigils"];
+const PHASES: [&str; 9] = ["braces", "calls", "sigils", "tests", "dquotes", "assort", "pack", "survey", "hex"];
 
 #[test]
 fn every_phase_explains_itself() {

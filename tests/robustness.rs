@@ -10,9 +10,9 @@
 //! - mutations of valid inputs (`tests/vectors/full/*`, `full-disagree/*`
 //!   and each phase's own vectors): bytes flipped, inserted or deleted,
 //!   lines duplicated, swapped or dropped, truncation, splices of two inputs;
-//! - chains: a mutated source program goes through `tests`, and whatever a
-//!   phase accepts goes on to the next one, so that later phases see what
-//!   earlier ones really write.
+//! - chains: a mutated source program goes through `tests` (a mutated
+//!   sugared one through `braces`), and whatever a phase accepts goes on to
+//!   the next one, so that later phases see what earlier ones really write.
 //!
 //! Every call runs under `catch_unwind`. A panic does not stop the run: the
 //! input is saved as `target/robustness/PHASE-SEED-CASE.bin` and the test
@@ -45,20 +45,21 @@ use std::time::{Duration, Instant};
 
 use subx::cli::RunFn;
 use subx::line_map::LineMap;
-use subx::phases::{assort, dquotes, hex, pack, sigils, survey, tests};
+use subx::phases::{assort, braces, calls, dquotes, hex, pack, sigils, survey, tests};
 use subx::Error;
 
 /// The phases in pipeline order, with the file suffix of their input in
-/// `tests/vectors/full/` (the sugar phases read source, as `tests` does;
-/// the chain of `exercise_chain` runs the first six).
-const PHASES: [(&str, RunFn, &str); 7] = [
+/// `tests/vectors/full/` (and `sugar-full/`).
+const PHASES: [(&str, RunFn, &str); 9] = [
+    ("braces", braces::run, "subx"),
+    ("calls", calls::run, "braces.out"),
+    ("sigils", sigils::run, "calls.out"),
     ("tests", tests::run, "subx"),
     ("dquotes", dquotes::run, "tests.out"),
     ("assort", assort::run, "dquotes.out"),
     ("pack", pack::run, "assort.out"),
     ("survey", survey::run, "pack.out"),
     ("hex", hex::run, "survey.out"),
-    ("sigils", sigils::run, "subx"),
 ];
 
 mod support;
@@ -109,13 +110,15 @@ fn seeds(phase: &str, suffix: &str) -> Vec<Vec<u8>> {
     };
     add(vectors().join("full"), suffix);
     add(vectors().join("full-disagree"), suffix);
+    if is_sugar(phase) {
+        add(vectors().join("sugar-full"), suffix);
+    }
     add(vectors().join(phase), "in");
     if phase == "tests" {
         add(vectors().join("errors"), "subx");
     }
     if phase == "sigils" {
         add(vectors().join("sigils-full"), "subx");
-        add(vectors().join("sugar-full"), "calls.out");
     }
     assert!(!found.is_empty(), "no seed inputs for {phase} in {}", vectors().display());
     found
@@ -145,6 +148,18 @@ const VOCABULARY: &[&str] = &[
     "*#x", "*\"x\"", "**eax", "+4/imm32", "+4", "<<2", "(", ")",
 ];
 
+/// Words of the sugar notations, mixed in for the sugar phases.
+const SUGAR_VOCABULARY: &[&str] = &[
+    "{", "}", "{}", "} {", ". {", "} .", "}#end", "break/disp8", "loop/disp8", "break/disp32", "loop/", "break/",
+    "break", "_loop0x00000001:", "_break0x00000001/disp8", "(", ")", "()", "(f", "(f)", "(write-int", "%eax", "%",
+    "*", "* ", "*(", "*(ebp+8)", "*(ebp + 0xc)", "*Var", "*(eax", "\"a b)\"", "\"a\"b", ")#x", ") :m", "(5", "(ab",
+    "(.", "(%eax", "== code", "== data",
+];
+
+fn is_sugar(phase: &str) -> bool {
+    matches!(phase, "braces" | "calls" | "sigils")
+}
+
 const SEPARATORS: &[&str] = &[" ", " ", " ", "  ", "\t", "\n", "\n", "\r\n", "\x0b", "\x0c", "\n\n", "\r", ""];
 
 /// Random bytes, short or long, sometimes only from a small alphabet.
@@ -160,15 +175,16 @@ fn random_bytes(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-/// Random words from the vocabulary, with random separators.
-fn random_tokens(rng: &mut Rng) -> Vec<u8> {
+/// Random words from the vocabulary (and, for a sugar phase, the sugar
+/// vocabulary), with random separators.
+fn random_tokens(rng: &mut Rng, sugar: bool) -> Vec<u8> {
     let mut text = Vec::new();
     if rng.chance(2) {
         text.extend_from_slice(b"== code 0x09000000\nEntry:\n");
     }
     let count = rng.below(60);
     for _ in 0..count {
-        let word = rng.pick(VOCABULARY);
+        let word = if sugar && rng.chance(2) { rng.pick(SUGAR_VOCABULARY) } else { rng.pick(VOCABULARY) };
         text.extend_from_slice(word.as_bytes());
         if rng.chance(8) {
             // Metadata on anything.
@@ -361,7 +377,7 @@ fn exercise(index: usize, base_seed: u64) -> Findings {
     while budget.more(case) {
         let input = random_bytes(&mut rng);
         check(index, &input, seed, 3 * case, &mut found);
-        let input = random_tokens(&mut rng);
+        let input = random_tokens(&mut rng, is_sugar(name));
         check(index, &input, seed, 3 * case + 1, &mut found);
         let a = rng.pick(&seeds);
         let b = rng.pick(&seeds);
@@ -387,23 +403,25 @@ fn exercise(index: usize, base_seed: u64) -> Findings {
     found
 }
 
-/// Mutated source programs through the whole chain, as far as each gets.
-fn exercise_chain(base_seed: u64) -> Findings {
-    let sources = seeds("tests", "subx");
+/// Mutated source programs through the chain from phase `first` on, as far
+/// as each gets.
+fn exercise_chain(base_seed: u64, first: &str) -> Findings {
+    let first_index = PHASES.iter().position(|(name, _, _)| *name == first).expect("a phase");
+    let sources = seeds(first, PHASES[first_index].2);
     let budget = Budget::from_env();
     let mut found = Findings::default();
-    let seed = base_seed.wrapping_mul(1000) + 99;
+    let seed = base_seed.wrapping_mul(1000) + 99 - first_index as u64;
     let mut rng = Rng(seed);
     let started = Instant::now();
     let mut case = 0;
-    let mut reached = [0u64; 6];
+    let mut reached = vec![0u64; PHASES.len() - first_index];
     while budget.more(case) {
         let a = rng.pick(&sources);
         let b = rng.pick(&sources);
         let mut text = mutate(&mut rng, a, b);
-        for (index, count) in reached.iter_mut().enumerate() {
+        for (offset, count) in reached.iter_mut().enumerate() {
             *count += 1;
-            match check(index, &text, seed, case, &mut found) {
+            match check(first_index + offset, &text, seed, case, &mut found) {
                 Some(out) => text = out,
                 None => break,
             }
@@ -411,7 +429,7 @@ fn exercise_chain(base_seed: u64) -> Findings {
         case += 1;
     }
     eprintln!(
-        "robustness: chain: {case} programs in {:.1?}, reaching tests..hex {reached:?}, {} problems",
+        "robustness: chain: {case} programs in {:.1?}, reaching {first}..hex {reached:?}, {} problems",
         started.elapsed(),
         found.problems.len()
     );
@@ -439,7 +457,8 @@ fn no_phase_panics_on_random_or_mutated_input() {
         }
     }
     if wanted("chain") || std::env::var("SUBX_ROBUSTNESS_PHASE").is_err() {
-        all.push(exercise_chain(base_seed()));
+        all.push(exercise_chain(base_seed(), "tests"));
+        all.push(exercise_chain(base_seed(), "braces"));
     }
     panic::set_hook(hook);
     report(all);
