@@ -428,7 +428,7 @@ fn debug_info(info: &DebugInfo) -> Vec<u8> {
     put32(&mut unit, high.wrapping_sub(low)); // DW_AT_high_pc, as a length
     for function in functions(info) {
         unit.push(2);
-        put_string(&mut unit, &function.name);
+        put_string(&mut unit, function.name);
         put32(&mut unit, function.address);
         put32(&mut unit, function.size);
     }
@@ -439,13 +439,14 @@ fn debug_info(info: &DebugInfo) -> Vec<u8> {
 /// The line-number program (DWARF 4, section 6.2): one sequence per
 /// executable segment, one row per instruction.
 fn debug_line(info: &DebugInfo) -> Vec<u8> {
-    let mut header = Vec::new();
-    header.push(1); // minimum_instruction_length
-    header.push(1); // maximum_operations_per_instruction
-    header.push(1); // default_is_stmt
-    header.push((-5i8) as u8); // line_base
-    header.push(14); // line_range
-    header.push(OPCODE_BASE);
+    let mut header = vec![
+        1,                 // minimum_instruction_length
+        1,                 // maximum_operations_per_instruction
+        1,                 // default_is_stmt
+        (-5i8) as u8,      // line_base
+        14,                // line_range
+        OPCODE_BASE,
+    ];
     header.extend_from_slice(&STANDARD_OPCODE_LENGTHS);
     header.push(0); // include_directories: none but the compilation directory
     for file in &info.files {
