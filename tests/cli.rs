@@ -271,19 +271,19 @@ fn pack_help_lists_the_opcodes_it_encodes() {
     }
 }
 
-/// Installed the way the README says: the six binaries in one directory on
-/// PATH, `ntranslate` copied next to them, no SUBX_BIN, no project around.
+/// Installed the way the README says: the binaries in one directory on
+/// PATH, `ntranslate` copied next to them, no SUBX_BIN, no project around,
+/// `init.linux` from `subx init`.
 #[test]
 fn an_installed_ntranslate_finds_the_binaries_on_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let installed = dir.path().join("ntranslate");
     std::fs::copy(project().join("scripts/ntranslate"), &installed).expect("copy ntranslate");
-    let program = "== code 0x09000000\nEntry:\nbb/copy-to-ebx 7/imm32\nb8/copy-to-eax 1/imm32\n\
-                   cd/syscall 0x80/imm8\n== data 0x0a000000\n";
+    let program = "== code\nEntry:\n(syscall-exit 7)\n";
     std::fs::write(dir.path().join("exit.subx"), program).expect("write");
     let out = std::process::Command::new("bash")
-        .arg(&installed)
-        .args(["-o", "exit.elf", "exit.subx"])
+        .arg("-c")
+        .arg("subx init > init.linux && ./ntranslate --sugar -o exit.elf init.linux exit.subx")
         .current_dir(dir.path())
         .env_remove("SUBX_BIN")
         .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
