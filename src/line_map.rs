@@ -10,9 +10,19 @@
 //! ```
 //!
 //! meaning output lines `OUT .. OUT+COUNT-1` came from input lines
-//! `IN .. IN+COUNT-1` (all 1-based). Output lines that no run covers were
-//! made up by the phase (the `run-tests` function, the `== data` header of
-//! the strings). Most phases copy lines in long stretches, so a map holds a
+//! `IN .. IN+COUNT-1` (all 1-based). A run with a fourth field,
+//!
+//! ```text
+//! OUT IN COUNT *
+//! ```
+//!
+//! says that the phase made up output lines `OUT .. OUT+COUNT-1` for input
+//! line `IN`: the lines of a string literal's data entry (`dquotes`), the
+//! pushes and the call a one-line call becomes (`calls`). An error on one
+//! of them is the source line's, and the listing shows them as generated
+//! for it. Output lines that no run covers were made up by the phase for no
+//! line at all (the `run-tests` function, the `== data` header of the
+//! strings). Most phases copy lines in long stretches, so a map holds a
 //! handful of runs however large the program: `tests` on a 100 MB file
 //! writes one run.
 //!
@@ -27,7 +37,8 @@
 //! map.next_output_from(2);   // output line 2 is input line 2
 //! map.next_output_generated();
 //! map.next_output_from(7);
-//! assert_eq!(map.finish_to_string(), "1 1 2\n4 7 1\n");
+//! map.lines_generated_for(7, 3); // output lines 5-7 stand for input line 7
+//! assert_eq!(map.finish_to_string(), "1 1 2\n4 7 1\n5 7 3 *\n");
 //! ```
 
 use std::fs::File;
@@ -41,8 +52,8 @@ pub struct LineMap {
     sink: Sink,
     /// The 1-based number the next output line will have.
     next_output: u64,
-    /// The run being extended: (first output line, first input line, count).
-    run: Option<(u64, u64, u64)>,
+    /// The run being extended.
+    run: Option<Run>,
     /// Where a run's text is put together.
     scratch: Vec<u8>,
 }
@@ -83,19 +94,28 @@ impl LineMap {
     /// The next `count` output lines came from input lines
     /// `input_line .. input_line + count`.
     pub fn lines_from(&mut self, input_line: u64, count: u64) {
-        if count == 0 {
+        self.add(Run { output: self.next_output, input: input_line, count, generated: false });
+    }
+
+    /// The next `count` output lines were made up for input line
+    /// `input_line` (they stand for it).
+    pub fn lines_generated_for(&mut self, input_line: u64, count: u64) {
+        self.add(Run { output: self.next_output, input: input_line, count, generated: true });
+    }
+
+    fn add(&mut self, next: Run) {
+        if next.count == 0 {
             return;
         }
-        let out = self.next_output;
-        self.next_output += count;
+        self.next_output += next.count;
         if !self.is_on() {
             return;
         }
         match &mut self.run {
-            Some((first_out, first_in, n)) if *first_out + *n == out && *first_in + *n == input_line => *n += count,
+            Some(run) if run.continued_by(&next) => run.count += next.count,
             _ => {
                 self.flush_run();
-                self.run = Some((out, input_line, count));
+                self.run = Some(next);
             }
         }
     }
@@ -126,13 +146,17 @@ impl LineMap {
     }
 
     fn flush_run(&mut self) {
-        let Some((out, input, count)) = self.run.take() else { return };
+        let Some(run) = self.run.take() else { return };
         // A 100 MB program makes half a million runs: no `format!` here.
         let text = &mut self.scratch;
         text.clear();
-        for (number, end) in [(out, b' '), (input, b' '), (count, b'\n')] {
+        for (number, end) in [(run.output, b' '), (run.input, b' '), (run.count, b'\n')] {
             push_decimal(text, number);
             text.push(end);
+        }
+        if run.generated {
+            text.insert(text.len() - 1, b' ');
+            text.insert(text.len() - 1, b'*');
         }
         match &mut self.sink {
             Sink::Off => {}
@@ -141,6 +165,89 @@ impl LineMap {
                 let _ = w.write_all(text);
             }
             Sink::Memory(bytes) => bytes.extend_from_slice(text),
+        }
+    }
+}
+
+/// One run of a map: `count` output lines from `output` on, from input
+/// lines `input ..` one for one, or, when `generated`, all made up for
+/// input line `input`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub output: u64,
+    pub input: u64,
+    pub count: u64,
+    pub generated: bool,
+}
+
+impl Run {
+    /// Does `next` carry on where this run ends, so that the two are one?
+    fn continued_by(&self, next: &Run) -> bool {
+        self.generated == next.generated
+            && self.output + self.count == next.output
+            && if self.generated { self.input == next.input } else { self.input + self.count == next.input }
+    }
+
+    /// Where output line `line` (inside this run) came from.
+    fn origin(&self, line: u64) -> Origin {
+        if self.generated {
+            Origin::GeneratedFor(self.input)
+        } else {
+            Origin::Line(self.input + (line - self.output))
+        }
+    }
+}
+
+/// Where an output line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Copied (perhaps rewritten) from this input line.
+    Line(u64),
+    /// Made up for this input line.
+    GeneratedFor(u64),
+    /// Made up for no line.
+    Generated,
+}
+
+impl Origin {
+    /// The input line, if there is one.
+    pub fn line(self) -> Option<u64> {
+        match self {
+            Origin::Line(n) | Origin::GeneratedFor(n) => Some(n),
+            Origin::Generated => None,
+        }
+    }
+}
+
+/// A phase's map read back: its runs in output order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Map {
+    pub runs: Vec<Run>,
+}
+
+impl Map {
+    /// Reads a map's text; lines that are not runs are skipped.
+    pub fn parse(text: &str) -> Map {
+        let runs = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(' ');
+                let mut number = || fields.next().and_then(|f| f.parse::<u64>().ok());
+                let (output, input, count) = (number()?, number()?, number()?);
+                let generated = fields.next() == Some("*");
+                Some(Run { output, input, count, generated })
+            })
+            .collect();
+        Map { runs }
+    }
+
+    /// Where output line `line` came from.
+    pub fn origin(&self, line: u64) -> Origin {
+        // The last run that starts at or before the line.
+        let after = self.runs.partition_point(|r| r.output <= line);
+        match after.checked_sub(1).map(|i| &self.runs[i]) {
+            Some(run) if line < run.output + run.count => run.origin(line),
+            _ => Origin::Generated,
         }
     }
 }
@@ -183,28 +290,22 @@ impl Runs {
 }
 
 /// Follows a map backwards: which input line did output line `line` come
-/// from? `None` for a generated line. `map` is a map's text.
+/// from (or was made up for)? `None` for a line made up for none. `map` is
+/// a map's text.
 pub fn source_of(map: &str, line: u64) -> Option<u64> {
-    map.lines().find_map(|run| {
-        let mut fields = run.split(' ').map(|f| f.parse::<u64>().ok());
-        let (Some(Some(out)), Some(Some(input)), Some(Some(count))) = (fields.next(), fields.next(), fields.next())
-        else {
-            return None;
-        };
-        (out..out + count).contains(&line).then(|| input + (line - out))
-    })
+    Map::parse(map).origin(line).line()
 }
 
 /// Follows line `line` of a phase's input back through `maps`, the line
 /// maps of the phases before it in pipeline order, to a line of the first
-/// phase's input; `None` when one of them made the line up.
+/// phase's input; `None` when one of them made the line up for no line.
 ///
 /// ```
 /// use subx::line_map::follow_back;
 /// // The first phase copied lines 1-10; the second moved its input line 6
-/// // to output lines 7-9.
-/// let maps = ["1 1 10\n".to_string(), "1 1 5\n7 6 3\n".to_string()];
-/// assert_eq!(follow_back(&maps, 7), Some(6));
+/// // to output line 7 and made up lines 8-9 for it.
+/// let maps = ["1 1 10\n".to_string(), "1 1 5\n7 6 1\n8 6 2 *\n".to_string()];
+/// assert_eq!(follow_back(&maps, 9), Some(6));
 /// assert_eq!(follow_back(&maps, 6), None);
 /// ```
 pub fn follow_back(maps: &[String], line: u64) -> Option<u64> {
@@ -249,6 +350,24 @@ mod tests {
         assert_eq!(source_of(&text, 5), Some(2));
         assert_eq!(source_of(&text, 6), None);
         assert_eq!(source_of(&text, 7), Some(3));
+    }
+
+    #[test]
+    fn lines_made_up_for_a_line_make_runs_of_their_own() {
+        let mut map = LineMap::in_memory();
+        map.lines_from(1, 2);
+        map.lines_generated_for(3, 2);
+        map.lines_generated_for(3, 1);
+        map.lines_generated_for(4, 1);
+        map.lines_from(4, 1);
+        let text = map.finish_to_string();
+        assert_eq!(text, "1 1 2\n3 3 3 *\n6 4 1 *\n7 4 1\n");
+        let parsed = Map::parse(&text);
+        assert_eq!(parsed.origin(2), Origin::Line(2));
+        assert_eq!(parsed.origin(5), Origin::GeneratedFor(3));
+        assert_eq!(parsed.origin(7), Origin::Line(4));
+        assert_eq!(parsed.origin(8), Origin::Generated);
+        assert_eq!(source_of(&text, 4), Some(3));
     }
 
     #[test]

@@ -117,9 +117,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
             segment.check_code(line, line_number)?;
             call.expand(line, line_number)?;
             output.write_all(&call.text)?;
-            for _ in 0..call.lines {
-                line_map.next_output_from(line_number);
-            }
+            line_map.lines_generated_for(line_number, call.lines);
         }
         output.write_all(&block[copy_from..])?;
         line_map.lines_from(line_number + 1 - copied, copied);
