@@ -26,6 +26,7 @@ pub mod cli;
 pub mod debug_info;
 pub mod error;
 pub mod line_map;
+pub mod listing;
 pub mod number;
 pub mod opcodes;
 pub mod phases;

@@ -2,7 +2,7 @@
 //! reads them: the step at the head of `scripts/ntranslate`'s pipeline.
 //!
 //! ```text
-//! subx feed [--out OUT] [--line-counts FILE] -- SOURCE...
+//! subx feed [--out OUT] [--line-counts FILE] [--copy FILE] -- SOURCE...
 //! ```
 //!
 //! It reads each file exactly once, in order, whatever it is (a plain file,
@@ -19,7 +19,10 @@
 //!
 //! With `--line-counts FILE` it writes how many lines each file gave (one
 //! number a line, the last file left out: nothing comes after it), which
-//! `subx finish` needs to turn a line of the whole input into `FILE:LINE`.
+//! `subx finish` needs to turn a line of the whole input into `FILE:LINE`;
+//! with `--copy FILE`, a copy of what it writes, from which the listing
+//! takes the text of each source line (the sources themselves may not be
+//! there to read again).
 //! With `--out OUT` it first checks that OUT can name the ELF to write (not
 //! a directory), so that a bad `-o` fails before any work is done.
 //!
@@ -238,6 +241,7 @@ pub fn check_output_name(out: &str) -> Result<(), String> {
 pub fn main(args: &[OsString]) -> ExitCode {
     let mut out = None;
     let mut line_counts: Option<PathBuf> = None;
+    let mut copy: Option<PathBuf> = None;
     let mut rest = args.iter();
     let mut files = Vec::new();
     while let Some(arg) = rest.next() {
@@ -248,6 +252,7 @@ pub fn main(args: &[OsString]) -> ExitCode {
             }
             Some("--out") => out = rest.next().map(|s| s.to_string_lossy().into_owned()),
             Some("--line-counts") => line_counts = rest.next().map(PathBuf::from),
+            Some("--copy") => copy = rest.next().map(PathBuf::from),
             Some("--") => {
                 files.extend(rest.by_ref().cloned());
             }
@@ -278,15 +283,23 @@ pub fn main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     }
-    let mut stdout = match super::raw_stdout() {
+    let stdout = match super::raw_stdout() {
         Ok(file) => file,
         Err(message) => {
             eprintln!("subx feed: {message}");
             return ExitCode::from(super::EXIT_USAGE);
         }
     };
+    let copy = match copy.map(|path| File::create(&path).map_err(|e| (path, e))).transpose() {
+        Ok(copy) => copy,
+        Err((path, e)) => {
+            eprintln!("subx feed: cannot write '{}': {}", path.display(), io_reason(&e));
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    let mut out = WithCopy { out: stdout, copy };
     let sources = files.iter().map(|f| Source { name: f.to_string_lossy().into_owned(), reader: LazyFile::new(f) });
-    match feed(sources, &mut stdout) {
+    match feed(sources, &mut out) {
         Ok(counts) => {
             if let Some(path) = line_counts {
                 let text: String = counts[..counts.len().saturating_sub(1)].iter().map(|n| format!("{n}\n")).collect();
@@ -306,6 +319,26 @@ pub fn main(args: &[OsString]) -> ExitCode {
             eprintln!("subx feed: cannot write to stdout: {e}");
             ExitCode::from(super::EXIT_USAGE)
         }
+    }
+}
+
+/// Stdout, and with `--copy` a file that gets the same bytes.
+struct WithCopy {
+    out: File,
+    copy: Option<File>,
+}
+
+impl Write for WithCopy {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write_all(buf)?;
+        if let Some(copy) = &mut self.copy {
+            copy.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -335,13 +368,14 @@ impl Read for LazyFile {
 }
 
 fn help() -> String {
-    "usage: subx feed [--out OUT] [--line-counts FILE] -- SOURCE...\n\
+    "usage: subx feed [--out OUT] [--line-counts FILE] [--copy FILE] -- SOURCE...\n\
      \n\
      Write the SOURCE files to stdout one after another, as scripts/ntranslate's\n\
      first phase reads them: each read once, in order (a FIFO or /dev/stdin too);\n\
      a newline added where a file lacks a final one; every file checked to start\n\
      with a segment header. --line-counts writes the number of lines of each file\n\
-     but the last, one a line; --out first checks that OUT can name the ELF.\n\
+     but the last, one a line; --copy writes a copy of the output; --out first\n\
+     checks that OUT can name the ELF.\n\
      \n\
      Exit status: 0 success; 1 a file cannot be read or does not start with a\n\
      header (the message names FILE:LINE); 2 usage error; 141 output closed early.\n\

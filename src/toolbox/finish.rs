@@ -44,6 +44,7 @@ use std::process::ExitCode;
 
 use crate::error::io_reason;
 use crate::line_map;
+use crate::{debug_info, listing};
 
 /// Exit status of a failed translation.
 const EXIT_FAILED: u8 = 1;
@@ -64,7 +65,15 @@ pub struct Run {
     pub sources: Vec<String>,
     /// The file-mode creation mask, for the ELF's mode.
     pub umask: u32,
+    /// Write the maps next to the ELF (`a.labels`, `a.map`).
+    pub maps: bool,
+    /// Write the debug ELF for gdb (`a.debug`).
+    pub debug: bool,
 }
+
+/// The files written next to the ELF on success, from the work directory:
+/// (suffix of the kept file, name in the work directory).
+const SIDE_FILES: [(&str, &str); 3] = [("labels", "labels.out"), ("map", "map.out"), ("debug", "debug.out")];
 
 impl Run {
     /// The kept text of `phase`: `a.pack` for `a.elf` (and for `a`).
@@ -94,6 +103,11 @@ pub fn finish(run: &Run) -> Result<(), String> {
         // the phases ran on nothing, and nothing of theirs is kept.
         let _ = fs::remove_dir_all(&run.work);
         return Err(failure.unwrap_or_default());
+    }
+    if failure.is_none() && (run.maps || run.debug) {
+        if let Err(message) = write_side_files(run) {
+            eprintln!("{}: warning: no maps written: {message}", run.out.display());
+        }
     }
     let install = install(run, failure.is_none());
     match (failure, install) {
@@ -280,12 +294,76 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
         }
     }
     if success {
+        for (suffix, made) in SIDE_FILES {
+            let kept = run.kept(suffix);
+            match fs::remove_file(&kept) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
+                _ => {}
+            }
+            let made = run.work.join(made);
+            if made.exists() {
+                fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
+            }
+        }
         let elf = run.work.join("elf");
         let mode = 0o777 & !run.umask;
         fs::set_permissions(&elf, fs::Permissions::from_mode(mode)).map_err(|e| cannot(&run.out, e))?;
         fs::rename(&elf, &run.out).map_err(|e| cannot(&run.out, e))?;
     }
     drop(lock);
+    Ok(())
+}
+
+/// Builds the maps (and the debug ELF) from the work directory, into
+/// `labels.out`, `map.out` (and `debug.out`) there.
+fn write_side_files(run: &Run) -> Result<(), String> {
+    let read = |name: &str| fs::read(run.work.join(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)));
+    let elf = read("elf")?;
+    let survey_labels = read("labels")?;
+    let survey_output = read("survey")?;
+    let source = read("source")?;
+    let counts: Vec<u64> = String::from_utf8_lossy(&read("lines")?).split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    let survey = run.phases.iter().position(|p| p == "survey").ok_or("no survey phase")?;
+    let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
+        .iter()
+        .map(|phase| {
+            let path = run.work.join(phase);
+            Box::new(move || fs::read(&path).unwrap_or_default()) as Box<dyn Fn() -> Vec<u8>>
+        })
+        .collect();
+    let phases = run.phases[..=survey]
+        .iter()
+        .zip(&loaders)
+        .map(|(name, output)| listing::Phase {
+            name,
+            map: line_map::Map::parse(&fs::read_to_string(run.work.join(format!("{name}.map"))).unwrap_or_default()),
+            output: output.as_ref(),
+        })
+        .collect();
+    let elf_name = run.out.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let inputs = listing::Inputs {
+        elf_name: &elf_name,
+        elf: &elf,
+        phases,
+        survey_output: &survey_output,
+        labels: listing::SurveyLabels::parse(&survey_labels),
+        sources: listing::Sources { names: &run.sources, line_counts: &counts, text: &source },
+    };
+    let write = |name: &str, what: &dyn Fn(&mut dyn io::Write) -> io::Result<()>| -> Result<(), String> {
+        let path = run.work.join(name);
+        let file = fs::File::create(&path).map_err(|e| format!("cannot write '{name}': {}", io_reason(&e)))?;
+        let mut out = io::BufWriter::with_capacity(1 << 17, file);
+        what(&mut out).and_then(|()| io::Write::flush(&mut out)).map_err(|e| format!("cannot write '{name}': {}", io_reason(&e)))
+    };
+    if run.maps {
+        write("labels.out", &|out| listing::write_labels(&inputs, out))?;
+        write("map.out", &|out| listing::write_map(&inputs, out))?;
+    }
+    if run.debug {
+        let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let info = listing::debug_info(&inputs, &comp_dir);
+        write("debug.out", &|out| out.write_all(&debug_info::debug_elf(&info)))?;
+    }
     Ok(())
 }
 
@@ -308,7 +386,15 @@ pub fn main(args: &[OsString]) -> ExitCode {
 
 fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
     let umask = process_umask().unwrap_or(0o022);
-    let mut run = Run { work: PathBuf::new(), out: PathBuf::new(), phases: Vec::new(), sources: Vec::new(), umask };
+    let mut run = Run {
+        work: PathBuf::new(),
+        out: PathBuf::new(),
+        phases: Vec::new(),
+        sources: Vec::new(),
+        umask,
+        maps: false,
+        debug: false,
+    };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().cloned().ok_or_else(|| format!("option '{}' needs a value", arg.to_string_lossy()));
@@ -318,6 +404,8 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
                 return Ok(None);
             }
             Some("--work") => run.work = PathBuf::from(value()?),
+            Some("--maps") => run.maps = true,
+            Some("--debug") => run.debug = true,
             Some("--out") => run.out = PathBuf::from(value()?),
             Some("--phases") => {
                 run.phases = value()?.to_string_lossy().split_whitespace().map(String::from).collect();
@@ -382,6 +470,8 @@ mod tests {
             phases: ["tests", "dquotes", "pack", "hex"].map(String::from).to_vec(),
             sources: vec!["init.linux".into(), "prog.subx".into()],
             umask: 0o022,
+            maps: false,
+            debug: false,
         };
         (dir, run)
     }
