@@ -15,10 +15,12 @@
 //!
 //! ```text
 //! # subx map of a.elf sha256 3a7bd3e2...
-//! 0x00000018	-	54 00 00 09	ELF header	e_entry = 0x09000054 (Entry)
-//! 0x00000054	0x09000054		prog.subx:2	Entry:
-//! 0x00000054	0x09000054	bb 2a 00 00 00	prog.subx:3	bb/copy-to-ebx  0x2a/imm32
+//! 0x00000018  -           54 00 00 09     ELF header  e_entry = 0x09000054 (Entry)
+//! 0x00000054  0x09000054                  prog.subx:2 Entry:
+//! 0x00000054  0x09000054  bb 2a 00 00 00  prog.subx:3 bb/copy-to-ebx  0x2a/imm32
 //! ```
+//!
+//! (the columns are separated by one TAB in the file).
 //!
 //! The ELF is described from its own bytes (the headers, the segments'
 //! places), so that the listing cannot disagree with it.
