@@ -461,6 +461,57 @@ pub fn listing() -> String {
     text
 }
 
+/// Does `byte` begin x86 instructions SubX has no opcode for at all (the
+/// `f2` and `f3` prefixes of the string and SSE instructions)? `pack` says
+/// so, rather than "unknown opcode".
+pub fn is_unsupported_prefix(byte: u8) -> bool {
+    matches!(byte, 0xf2 | 0xf3)
+}
+
+/// The second bytes of the two-byte opcodes `which` selects, as a message
+/// lists them: in table order, runs of consecutive bytes as ranges
+/// (`82-87`, `8c-8f`, `af`).
+pub fn second_byte_ranges(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for opcode in OPCODES.iter().filter(|o| o.bytes.len() == 2 && which(o)) {
+        let byte = opcode.bytes[1];
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(byte) => *last = byte,
+            _ => runs.push((byte, byte)),
+        }
+    }
+    let range = |(first, last): (u8, u8)| {
+        if first == last {
+            format!("{first:02x}")
+        } else {
+            format!("{first:02x}-{last:02x}")
+        }
+    };
+    runs.into_iter().map(range).collect()
+}
+
+/// The opcodes `which` selects, as a hint names them: in table order, each
+/// one-byte opcode by its byte, and two-byte opcodes by family when several
+/// share the high digit of their second byte (`e8`, `e9`, `0f 8x`).
+pub fn families(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let chosen: Vec<&Opcode> = OPCODES.iter().filter(|o| which(o)).collect();
+    let family = |second: u8| {
+        let members = chosen.iter().filter(|o| matches!(o.bytes, [TWO_BYTE_PREFIX, b] if b >> 4 == second >> 4));
+        (members.count() > 1).then(|| format!("{TWO_BYTE_PREFIX:02x} {:x}x", second >> 4))
+    };
+    let mut names: Vec<String> = Vec::new();
+    for opcode in &chosen {
+        let name = match *opcode.bytes {
+            [TWO_BYTE_PREFIX, second] => family(second).unwrap_or_else(|| opcode.spelling()),
+            _ => opcode.spelling(),
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +555,15 @@ mod tests {
                 assert_eq!(opcode.permitted() & op.bit() != 0, opcode.permits(op), "{} {}", opcode.spelling(), op.name());
             }
         }
+    }
+
+    #[test]
+    fn messages_list_opcodes_from_the_table() {
+        assert_eq!(second_byte_ranges(|_| true), ["82-87", "8c-8f", "af"]);
+        assert_eq!(second_byte_ranges(|o| o.tail == Tail::None), ["af"]);
+        assert_eq!(families(|o| o.tail == Tail::Disp32), ["e8", "e9", "0f 8x"]);
+        assert_eq!(families(|o| o.bytes.len() == 2 && o.reg == RegField::R32), ["0f af"]);
+        assert!(is_unsupported_prefix(0xf3) && lookup(&[0xf3]).is_none());
     }
 
     #[test]
