@@ -98,7 +98,7 @@ pub fn looks_like_number(datum: &[u8]) -> bool {
 /// -0x80000000..=0xffffffff; take `as u32` for its 32-bit pattern.
 ///
 /// Most numbers of a program are one or two digits (`3/mod`, `2a`, `bb`):
-/// those are read at once, the rest by [`parse_any`].
+/// those are read at once, the rest digit by digit.
 #[inline]
 pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
     let short = match *datum {

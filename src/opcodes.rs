@@ -490,26 +490,29 @@ pub fn second_byte_ranges(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
     runs.into_iter().map(range).collect()
 }
 
-/// The opcodes `which` selects, as a hint names them: in table order, each
-/// one-byte opcode by its byte, and two-byte opcodes by family when several
-/// share the high digit of their second byte (`e8`, `e9`, `0f 8x`).
+/// The opcodes `which` selects, as a hint names them: first each one that
+/// stands alone, by its spelling, then each family of more than two that
+/// differ only in the low digit of their last byte, by the rest
+/// (`e8`, `e9`, `0f 8x`; `eb`, `7x`). Each group keeps table order.
 pub fn families(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
     let chosen: Vec<&Opcode> = OPCODES.iter().filter(|o| which(o)).collect();
-    let family = |second: u8| {
-        let members = chosen.iter().filter(|o| matches!(o.bytes, [TWO_BYTE_PREFIX, b] if b >> 4 == second >> 4));
-        (members.count() > 1).then(|| format!("{TWO_BYTE_PREFIX:02x} {:x}x", second >> 4))
+    // An opcode's spelling with the low digit of its last byte as `x`.
+    let family = |o: &Opcode| {
+        let spelling = o.spelling();
+        format!("{}x", &spelling[..spelling.len() - 1])
     };
-    let mut names: Vec<String> = Vec::new();
+    let mut alone = Vec::new();
+    let mut families: Vec<String> = Vec::new();
     for opcode in &chosen {
-        let name = match *opcode.bytes {
-            [TWO_BYTE_PREFIX, second] => family(second).unwrap_or_else(|| opcode.spelling()),
-            _ => opcode.spelling(),
-        };
-        if !names.contains(&name) {
-            names.push(name);
+        let name = family(opcode);
+        if chosen.iter().filter(|o| family(o) == name).count() <= 2 {
+            alone.push(opcode.spelling());
+        } else if !families.contains(&name) {
+            families.push(name);
         }
     }
-    names
+    alone.extend(families);
+    alone
 }
 
 #[cfg(test)]
@@ -562,6 +565,7 @@ mod tests {
         assert_eq!(second_byte_ranges(|_| true), ["82-87", "8c-8f", "af"]);
         assert_eq!(second_byte_ranges(|o| o.tail == Tail::None), ["af"]);
         assert_eq!(families(|o| o.tail == Tail::Disp32), ["e8", "e9", "0f 8x"]);
+        assert_eq!(families(|o| o.tail == Tail::Disp8), ["eb", "7x"]);
         assert_eq!(families(|o| o.bytes.len() == 2 && o.reg == RegField::R32), ["0f af"]);
         assert!(is_unsupported_prefix(0xf3) && lookup(&[0xf3]).is_none());
     }

@@ -34,6 +34,31 @@ pub fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// `text` without the whitespace at its start.
+#[inline]
+pub fn trim_space_start(text: &[u8]) -> &[u8] {
+    let mut rest = text;
+    while let [first, after @ ..] = rest {
+        if !is_space(*first) {
+            break;
+        }
+        rest = after;
+    }
+    rest
+}
+
+/// The length of the whitespace at the start of `text` (all of it, when
+/// it holds no word).
+#[inline]
+pub fn space_len(text: &[u8]) -> usize {
+    text.len() - trim_space_start(text).len()
+}
+
+/// `text` without the whitespace at its end.
+pub fn trim_space_end(text: &[u8]) -> &[u8] {
+    &text[..text.iter().rposition(|&b| !is_space(b)).map_or(0, |last| last + 1)]
+}
+
 /// The length of the word at the start of `text`: the offset of its first
 /// whitespace byte, or `text.len()` if it has none.
 ///
@@ -311,6 +336,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn whitespace_is_measured_and_trimmed_as_words_split() {
+        assert_eq!(space_len(b" \t\x0b\x0cx "), 4);
+        assert_eq!(space_len(b" \r\n"), 3);
+        assert_eq!(trim_space_end(b" a b\x0b\r\n"), b" a b");
+        assert_eq!(trim_space_end(b" \t"), b"");
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub(super) fn data_word(word: &[u8], out: &mut Vec<u8>) -> bool {
         out.push(b' ');
         return true;
     }
+    // `datum_and_metadata(word)` is `(datum, Some(b"imm32"))`, tested from
+    // the end: most data words that get here (`48/H`, a string's bytes) are
+    // not `/imm32`, and that shows at once.
     let Some(datum) = word.strip_suffix(b"/imm32") else { return false };
     if datum.is_empty() || datum.contains(&b'/') || datum.last() == Some(&b':') {
         return false;

@@ -562,3 +562,37 @@ fn and_list(items: &[String]) -> String {
         [most @ .., last] => format!("{} and {last}", most.join(", ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::rejects;
+    use super::*;
+
+    #[test]
+    fn opcode_lists_come_from_the_table() {
+        let m = rejects("0f");
+        assert!(m.ends_with("needs a second opcode byte (82-87 or 8c-8f for a jump, af to multiply)"), "{m}");
+        let m = rejects("0f 05");
+        assert!(m.ends_with("unknown two-byte opcode '0f 05'; the supported ones are 0f 82-87, 0f 8c-8f and 0f af"), "{m}");
+        let m = rejects("eb $x/disp32");
+        assert!(m.ends_with("takes a disp8, but '$x/disp32' was given (use e9 or 0f 8x for a 32-bit jump)"), "{m}");
+        let m = rejects("f3 0f 2c c1");
+        assert!(m.ends_with("unsupported opcode 'f3': no opcodes starting with f3 are supported"), "{m}");
+    }
+
+    #[test]
+    fn near_misses_of_operand_types_are_recognised() {
+        for (item, op) in [("IMM32", "imm32"), ("imm23", "imm32"), ("imm32x", "imm32"), ("mo", "mod"), ("imm8#exit", "imm8")] {
+            assert_eq!(near_operand_type(item.as_bytes()).map(Operand::name), Some(op), "{item}");
+        }
+        assert_eq!(near_operand_type(b"copy"), None);
+    }
+
+    #[test]
+    fn lists_read_as_english() {
+        let items = |all: &[&str]| all.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(and_list(&items(&["a"])), "a");
+        assert_eq!(and_list(&items(&["a", "b", "c"])), "a, b and c");
+        assert_eq!(operands_phrase(opcodes::lookup(&[0x81]).unwrap()), "ModR/M operands and an imm32");
+    }
+}

@@ -33,7 +33,8 @@
 //!   operands must be exactly those the opcode table ([`crate::opcodes`])
 //!   and the ModR/M rules require and permit (`language.md` 10, 10.1, 11);
 //!   `subop` and `r32` together only with equal values, and only where the
-//!   table allows it ([`RegField::SubopOrEqualR32`], CONTRACT rule 4);
+//!   table allows it ([`opcodes::RegField::SubopOrEqualR32`], CONTRACT
+//!   rule 4);
 //! - the SIB scale goes at bit 6, as in real x86 (CONTRACT rule 2), and SIB
 //!   base 5 under mod 0 needs a disp32 (CONTRACT rule 5);
 //! - a code line made only of two-digit hex bytes is kept whole, and must
@@ -49,11 +50,12 @@
 //! `pack` streams, in bounded memory: it reads blocks of whole lines
 //! ([`crate::read::Blocks`]) and writes its output in 64 KiB chunks, one
 //! output line per input line. This file holds the lines and the data
-//! segments; an instruction is packed in three files of its own:
+//! segments; instructions have three files of their own:
 //! - `careful.rs`, the careful path, packs any instruction or says what is
-//!   wrong with it, in the order of the bytes it writes: opcode, operands,
-//!   checks, encoding;
-//! - `messages.rs` words what the careful path finds wrong;
+//!   wrong with it, top to bottom: the opcode, the operand words, the
+//!   checks they must pass, and the encoding, in x86 byte order;
+//! - `messages.rs` holds the wording of every message, one function per
+//!   broken rule;
 //! - `fast.rs`, the fast path, exists only for speed: it packs the
 //!   instructions and data words most programs are made of, reading each
 //!   word once, and gives up on anything else, which then takes the careful
@@ -65,8 +67,6 @@ use crate::error::Error;
 use crate::line_map::LineMap;
 use crate::number::{self, looks_like_number, write_le_hex};
 use crate::opcodes::{self, Operand};
-#[cfg(doc)]
-use crate::opcodes::RegField;
 use crate::read::{self, Blocks};
 use crate::words::{datum_and_metadata, is_comment, is_filler, is_label_definition, is_line_metadata, offset_in, words, Words};
 
