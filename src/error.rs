@@ -31,8 +31,6 @@
 use std::fmt;
 use std::io;
 
-use bstr::ByteSlice;
-
 /// What went wrong, where.
 #[derive(Debug)]
 pub struct Error {
@@ -168,7 +166,7 @@ pub fn printable(bytes: &[u8]) -> String {
         return format!("{}... ({} bytes)", printable(&bytes[..cut]), bytes.len());
     }
     let mut shown = String::with_capacity(bytes.len());
-    for &b in bytes.as_bytes() {
+    for &b in bytes {
         if (0x20..0x7f).contains(&b) {
             shown.push(b as char);
         } else {

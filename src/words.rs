@@ -121,7 +121,8 @@ impl<'a> Words<'a> {
 impl<'a> Iterator for Words<'a> {
     type Item = &'a [u8];
 
-    #[inline]
+    // Called for every word by every phase: inlined into each caller's loop.
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a [u8]> {
         let start = self.rest.iter().position(|&b| !is_space(b))?;
         let tail = &self.rest[start..];
@@ -397,6 +398,18 @@ mod tests {
         for word in [&b"Entry"[..], b"x:y", b"x:y/z", b"a/b:c", b"", b"/imm32"] {
             assert!(!is_label_definition(word), "{word:?}");
         }
+    }
+
+    #[test]
+    fn the_interpreted_words_and_where_they_stand() {
+        let line = b"0f . 84/jump x/disp32 :meta y";
+        let mut all = words(line);
+        assert_eq!(all.next(), Some(&b"0f"[..]));
+        assert_eq!(all.clone().interpreted().collect::<Vec<_>>(), [&b"84/jump"[..], b"x/disp32"]);
+        let x = all.nth(2).unwrap_or_default();
+        assert_eq!((x, offset_in(line, x)), (&b"x/disp32"[..], 13));
+        assert_eq!(instruction_text(line), b"0f . 84/jump x/disp32");
+        assert_eq!(metadata_items(b"mod/direct").collect::<Vec<_>>(), [&b"mod"[..], b"direct"]);
     }
 
     #[test]
