@@ -31,8 +31,6 @@
 use std::fmt;
 use std::io;
 
-use bstr::ByteSlice;
-
 /// What went wrong, where.
 #[derive(Debug)]
 pub struct Error {
@@ -192,7 +190,7 @@ pub fn printable_cut(start: &[u8], len: usize) -> String {
         return format!("{}... ({len} bytes)", printable(&bytes[..cut.min(bytes.len())]));
     }
     let mut shown = String::with_capacity(bytes.len());
-    for &b in bytes.as_bytes() {
+    for &b in bytes {
         if (0x20..0x7f).contains(&b) {
             shown.push(b as char);
         } else {

@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+use crate::error::printable;
+
 /// Why a word is not a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NumberError {
@@ -30,6 +32,10 @@ pub enum NumberError {
     OutOfRange,
 }
 
+/// Two forms of one wording: `Display` gives the short clause that goes
+/// inside a sentence about something else ("the start address of segment
+/// 'code' is not a number: ..."), [`NumberError::explain`] the message
+/// about a word that should have been a number.
 impl fmt::Display for NumberError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -41,9 +47,46 @@ impl fmt::Display for NumberError {
     }
 }
 
+impl NumberError {
+    /// The message about a word whose datum, `datum`, does not read as a
+    /// number: what is wrong with it and, where it helps, how to write it
+    /// (`language.md` 4.2).
+    ///
+    /// ```
+    /// use subx::number::{parse, NumberError};
+    /// let e = parse(b"0xA").unwrap_err();
+    /// assert_eq!(e.explain(b"0xA"), "hex must be lowercase (write '0xa')");
+    /// ```
+    #[cold]
+    pub fn explain(self, datum: &[u8]) -> String {
+        match self {
+            NumberError::Empty => "is not a valid hex number: it has no digits".to_string(),
+            NumberError::Uppercase => {
+                format!("hex must be lowercase (write '{}')", printable(&datum.to_ascii_lowercase()))
+            }
+            NumberError::OutOfRange => "does not fit in 32 bits (-0x80000000..0xffffffff)".to_string(),
+            NumberError::NotHex => match datum.first() {
+                _ if datum.len() == 2 && !matches!(datum.first(), Some(b'0'..=b'9' | b'-' | b'+')) => {
+                    "is neither a hex number nor a possible label (labels are never two characters long)".to_string()
+                }
+                Some(b'0'..=b'9') => {
+                    "is not a valid hex number (a word starting with a digit is a number; labels may not start with one)"
+                        .to_string()
+                }
+                Some(b'-' | b'+') => {
+                    "is not a valid hex number (a word starting with a sign is a number; labels may not start with one)"
+                        .to_string()
+                }
+                _ => "is not a valid hex number (digits 0-9 a-f after an optional sign and '0x')".to_string(),
+            },
+        }
+    }
+}
+
 /// Does this datum read as a number rather than a name (`language.md` 4.1)?
 /// It does when it starts with a sign or a decimal digit, or is exactly two
 /// bytes long (so `ab` and `zz` are numbers, `abc` and `f` are names).
+#[inline]
 pub fn looks_like_number(datum: &[u8]) -> bool {
     match datum.first() {
         Some(b'-' | b'+' | b'0'..=b'9') => true,
@@ -53,7 +96,23 @@ pub fn looks_like_number(datum: &[u8]) -> bool {
 
 /// Reads a number (`language.md` 4.2). The result lies in
 /// -0x80000000..=0xffffffff; take `as u32` for its 32-bit pattern.
+///
+/// Most numbers of a program are one or two digits (`3/mod`, `2a`, `bb`):
+/// those are read at once, the rest digit by digit.
+#[inline]
 pub fn parse(datum: &[u8]) -> Result<i64, NumberError> {
+    let short = match *datum {
+        [digit] => hex_digit(digit),
+        _ => hex_pair(datum),
+    };
+    match short {
+        Some(value) => Ok(i64::from(value)),
+        None => parse_any(datum),
+    }
+}
+
+/// [`parse`] without its shortcut: sign, `0x`, digits, range.
+fn parse_any(datum: &[u8]) -> Result<i64, NumberError> {
     let (negative, unsigned) = match datum.first() {
         Some(b'-') => (true, &datum[1..]),
         Some(b'+') => (false, &datum[1..]),
@@ -90,6 +149,25 @@ fn uppercase_or(datum: &[u8], error: NumberError) -> NumberError {
         NumberError::Uppercase
     } else {
         error
+    }
+}
+
+/// The byte that `datum`, exactly two lowercase hex digits (`2a`), spells:
+/// a raw byte as `pack` reads it and writes it.
+#[inline]
+pub fn hex_pair(datum: &[u8]) -> Option<u8> {
+    match *datum {
+        [high, low] => Some(hex_digit(high)? << 4 | hex_digit(low)?),
+        _ => None,
+    }
+}
+
+#[inline]
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
     }
 }
 
@@ -195,6 +273,33 @@ mod tests {
         assert_eq!(parse(b"zz"), Err(NumberError::NotHex));
         assert_eq!(parse(b"--1"), Err(NumberError::NotHex));
         assert_eq!(parse(b"0x0x1"), Err(NumberError::NotHex));
+    }
+
+    #[test]
+    fn the_shortcut_reads_one_and_two_digits_as_the_full_parser_does() {
+        let bytes = b"0123456789abcdefAFgx-+:/ ";
+        let mut data: Vec<Vec<u8>> = bytes.iter().map(|&b| vec![b]).collect();
+        for &a in bytes {
+            for &b in bytes {
+                data.push(vec![a, b]);
+            }
+        }
+        for datum in data {
+            assert_eq!(parse(&datum), parse_any(&datum), "{datum:?}");
+        }
+        assert_eq!(hex_pair(b"2a"), Some(0x2a));
+        assert_eq!((hex_pair(b"2A"), hex_pair(b"a"), hex_pair(b"0x2")), (None, None, None));
+    }
+
+    #[test]
+    fn errors_are_explained_in_the_users_terms() {
+        let explain = |datum: &[u8]| parse(datum).unwrap_err().explain(datum);
+        assert_eq!(explain(b"0x"), "is not a valid hex number: it has no digits");
+        assert_eq!(explain(b"0xA"), "hex must be lowercase (write '0xa')");
+        assert!(explain(b"zz").contains("never two characters"));
+        assert!(explain(b"1st").contains("starting with a digit"));
+        assert!(explain(b"-x").contains("starting with a sign"));
+        assert!(explain(b"0x100000000").contains("32 bits"));
     }
 
     #[test]

@@ -461,6 +461,60 @@ pub fn listing() -> String {
     text
 }
 
+/// Does `byte` begin x86 instructions SubX has no opcode for at all (the
+/// `f2` and `f3` prefixes of the string and SSE instructions)? `pack` says
+/// so, rather than "unknown opcode".
+pub fn is_unsupported_prefix(byte: u8) -> bool {
+    matches!(byte, 0xf2 | 0xf3)
+}
+
+/// The second bytes of the two-byte opcodes `which` selects, as a message
+/// lists them: in table order, runs of consecutive bytes as ranges
+/// (`82-87`, `8c-8f`, `af`).
+pub fn second_byte_ranges(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for opcode in OPCODES.iter().filter(|o| o.bytes.len() == 2 && which(o)) {
+        let byte = opcode.bytes[1];
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(byte) => *last = byte,
+            _ => runs.push((byte, byte)),
+        }
+    }
+    let range = |(first, last): (u8, u8)| {
+        if first == last {
+            format!("{first:02x}")
+        } else {
+            format!("{first:02x}-{last:02x}")
+        }
+    };
+    runs.into_iter().map(range).collect()
+}
+
+/// The opcodes `which` selects, as a hint names them: first each one that
+/// stands alone, by its spelling, then each family of more than two that
+/// differ only in the low digit of their last byte, by the rest
+/// (`e8`, `e9`, `0f 8x`; `eb`, `7x`). Each group keeps table order.
+pub fn families(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let chosen: Vec<&Opcode> = OPCODES.iter().filter(|o| which(o)).collect();
+    // An opcode's spelling with the low digit of its last byte as `x`.
+    let family = |o: &Opcode| {
+        let spelling = o.spelling();
+        format!("{}x", &spelling[..spelling.len() - 1])
+    };
+    let mut alone = Vec::new();
+    let mut families: Vec<String> = Vec::new();
+    for opcode in &chosen {
+        let name = family(opcode);
+        if chosen.iter().filter(|o| family(o) == name).count() <= 2 {
+            alone.push(opcode.spelling());
+        } else if !families.contains(&name) {
+            families.push(name);
+        }
+    }
+    alone.extend(families);
+    alone
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +558,16 @@ mod tests {
                 assert_eq!(opcode.permitted() & op.bit() != 0, opcode.permits(op), "{} {}", opcode.spelling(), op.name());
             }
         }
+    }
+
+    #[test]
+    fn messages_list_opcodes_from_the_table() {
+        assert_eq!(second_byte_ranges(|_| true), ["82-87", "8c-8f", "af"]);
+        assert_eq!(second_byte_ranges(|o| o.tail == Tail::None), ["af"]);
+        assert_eq!(families(|o| o.tail == Tail::Disp32), ["e8", "e9", "0f 8x"]);
+        assert_eq!(families(|o| o.tail == Tail::Disp8), ["eb", "7x"]);
+        assert_eq!(families(|o| o.bytes.len() == 2 && o.reg == RegField::R32), ["0f af"]);
+        assert!(is_unsupported_prefix(0xf3) && lookup(&[0xf3]).is_none());
     }
 
     #[test]

@@ -26,21 +26,51 @@
 //! interprets. String literals (words containing spaces) are `dquotes`'
 //! business; every later phase sees only their generated names.
 
+use bstr::ByteSlice;
+
 /// Is `b` one of the bytes that separate words (SP TAB LF VT FF CR)?
+#[inline]
 pub fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `text` without the whitespace at its start.
+#[inline]
+pub fn trim_space_start(text: &[u8]) -> &[u8] {
+    let mut rest = text;
+    while let [first, after @ ..] = rest {
+        if !is_space(*first) {
+            break;
+        }
+        rest = after;
+    }
+    rest
+}
+
+/// The length of the whitespace at the start of `text` (all of it, when
+/// it holds no word).
+#[inline]
+pub fn space_len(text: &[u8]) -> usize {
+    text.len() - trim_space_start(text).len()
+}
+
+/// `text` without the whitespace at its end.
+pub fn trim_space_end(text: &[u8]) -> &[u8] {
+    &text[..text.iter().rposition(|&b| !is_space(b)).map_or(0, |last| last + 1)]
 }
 
 /// The length of the word at the start of `text`: the offset of its first
 /// whitespace byte, or `text.len()` if it has none.
 ///
-/// `dquotes` runs this over every word, so it looks at eight bytes at a
-/// time. All whitespace bytes are below 0x21, and the classic SWAR test
-/// `(x - 0x21..21) & !x & 0x80..80` flags the lowest byte of `x` below 0x21
-/// exactly (bytes above it may be flagged wrongly; they are not looked at).
-/// A flagged byte that is not whitespace (a control byte) is part of the
-/// word, and the search goes on after it. (For the short words of
-/// `survey`'s input the plain byte loop in [`Words`] is as fast.)
+/// [`Words`] and `dquotes` run this over every word, so it looks at eight
+/// bytes at a time: most words of a program (`bb/copy-to-ebx`,
+/// `3/mod/direct`) are long enough for that to pay. All whitespace bytes
+/// are below 0x21, and the classic SWAR test `(x - 0x21..21) & !x & 0x80..80`
+/// flags the lowest byte of `x` below 0x21 exactly (bytes above it may be
+/// flagged wrongly; they are not looked at). A flagged byte that is not
+/// whitespace (a control byte) is part of the word, and the search goes on
+/// after it. The `word_len_finds_the_first_whitespace_at_any_position` test
+/// checks it against the plain byte loop it replaces.
 pub fn word_len(text: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -79,33 +109,86 @@ impl<'a> Words<'a> {
     pub fn rest(&self) -> &'a [u8] {
         self.rest
     }
+
+    /// The words left that a phase interprets: up to a comment or line
+    /// metadata, `.` fillers skipped (see [`instruction_words`]).
+    #[inline]
+    pub fn interpreted(self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        self.take_while(|w| !is_comment(w) && !is_line_metadata(w)).filter(|w| !is_filler(w))
+    }
 }
 
 impl<'a> Iterator for Words<'a> {
     type Item = &'a [u8];
 
+    // Called for every word by every phase: inlined into each caller's loop.
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a [u8]> {
         let start = self.rest.iter().position(|&b| !is_space(b))?;
         let tail = &self.rest[start..];
-        let len = tail.iter().position(|&b| is_space(b)).unwrap_or(tail.len());
+        let len = word_len(tail);
         self.rest = &tail[len..];
         Some(&tail[..len])
     }
 }
 
 /// Does this word start a comment (`#...`)?
+#[inline]
 pub fn is_comment(word: &[u8]) -> bool {
     word.first() == Some(&b'#')
 }
 
 /// Does this word start line metadata (`:...`)? (CONTRACT decision 8)
+#[inline]
 pub fn is_line_metadata(word: &[u8]) -> bool {
     word.first() == Some(&b':')
 }
 
 /// Is this word a lone `.` column filler? (CONTRACT decisions 2 and 9)
+#[inline]
 pub fn is_filler(word: &[u8]) -> bool {
     word == b"."
+}
+
+/// Does this word define a label? Its last byte is `:` (`Entry:`), or the
+/// last byte of its datum is (`test-a:/x`, as the C++ translator reads it;
+/// a definition carrying metadata is `survey`'s error, CONTRACT decision
+/// 13). Ask it after [`is_line_metadata`]: `:` and `::` are line metadata.
+///
+/// ```
+/// use subx::words::is_label_definition;
+/// assert!(is_label_definition(b"Entry:") && is_label_definition(b"test-a:/x"));
+/// assert!(!is_label_definition(b"Entry") && !is_label_definition(b"a/b:c"));
+/// ```
+#[inline]
+pub fn is_label_definition(word: &[u8]) -> bool {
+    word.last() == Some(&b':') || datum_and_metadata(word).0.last() == Some(&b':')
+}
+
+/// A word taken apart at its first `/`: its datum, and its metadata items
+/// still joined by `/` (`None` when the word has no `/`). The same split as
+/// [`Word`]'s, with a plain loop: the phases ask it of nearly every word,
+/// and on words this short (`3/mod`, `2a`) a loop finds the `/` sooner than
+/// `memchr` does.
+///
+/// ```
+/// use subx::words::datum_and_metadata;
+/// assert_eq!(datum_and_metadata(b"3/mod/direct"), (&b"3"[..], Some(&b"mod/direct"[..])));
+/// assert_eq!(datum_and_metadata(b"Entry:"), (&b"Entry:"[..], None));
+/// ```
+#[inline]
+pub fn datum_and_metadata(word: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match word.iter().position(|&b| b == b'/') {
+        Some(slash) => (&word[..slash], Some(&word[slash + 1..])),
+        None => (word, None),
+    }
+}
+
+/// The items of a word's metadata (as [`datum_and_metadata`] gives it):
+/// the parts between its `/`s, in order.
+#[inline]
+pub fn metadata_items(metadata: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
+    metadata.split(|&b| b == b'/')
 }
 
 /// The words a phase interprets: stops at a comment or at line metadata,
@@ -116,10 +199,35 @@ pub fn is_filler(word: &[u8]) -> bool {
 /// let got: Vec<&[u8]> = instruction_words(b". 0f . 84 $loop/disp32 :meta x # c").collect();
 /// assert_eq!(got, [&b"0f"[..], b"84", b"$loop/disp32"]);
 /// ```
-pub fn instruction_words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    words(line)
-        .take_while(|w| !is_comment(w) && !is_line_metadata(w))
-        .filter(|w| !is_filler(w))
+pub fn instruction_words(line: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
+    words(line).interpreted()
+}
+
+/// The part of `line` its interpreted words occupy: from its first word to
+/// the end of the last one before any comment or line metadata (fillers
+/// included), for quoting an instruction in a message.
+///
+/// ```
+/// use subx::words::instruction_text;
+/// assert_eq!(instruction_text(b"  05 . 1/imm32  # add"), b"05 . 1/imm32");
+/// assert_eq!(instruction_text(b" # only a comment"), b"");
+/// ```
+pub fn instruction_text(line: &[u8]) -> &[u8] {
+    let mut all = words(line);
+    let (mut start, mut end) = (None, 0);
+    while let Some(word) = all.next() {
+        if is_comment(word) || is_line_metadata(word) {
+            break;
+        }
+        end = line.len() - all.rest().len();
+        start.get_or_insert(end - word.len());
+    }
+    start.map_or(&[], |start| &line[start..end])
+}
+
+/// Where `word`, one of the words of `line` (a slice of it), starts in it.
+pub fn offset_in(line: &[u8], word: &[u8]) -> usize {
+    (word.as_ptr() as usize).saturating_sub(line.as_ptr() as usize).min(line.len())
 }
 
 /// The first interpreted word of a line, if any (fillers skipped; a comment
@@ -142,15 +250,13 @@ impl<'a> Word<'a> {
 
     /// The part before the first `/` (the whole word when it has none).
     pub fn datum(&self) -> &'a [u8] {
-        match memchr::memchr(b'/', self.text) {
-            Some(slash) => &self.text[..slash],
-            None => self.text,
-        }
+        datum_and_metadata(self.text).0
     }
 
     /// The metadata items, in order: the parts after each `/`.
-    pub fn metadata(&self) -> impl Iterator<Item = &'a [u8]> {
-        let mut parts = self.text.split(|&b| b == b'/');
+    pub fn metadata(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        // The parts between the `/`s, after the first: the datum.
+        let mut parts = metadata_items(self.text);
         parts.next();
         parts
     }
@@ -162,7 +268,7 @@ impl<'a> Word<'a> {
 
     /// Does the word carry any metadata at all?
     pub fn has_any_metadata(&self) -> bool {
-        memchr::memchr(b'/', self.text).is_some()
+        self.text.find_byte(b'/').is_some()
     }
 }
 
@@ -262,6 +368,14 @@ mod tests {
     }
 
     #[test]
+    fn whitespace_is_measured_and_trimmed_as_words_split() {
+        assert_eq!(space_len(b" \t\x0b\x0cx "), 4);
+        assert_eq!(space_len(b" \r\n"), 3);
+        assert_eq!(trim_space_end(b" a b\x0b\r\n"), b" a b");
+        assert_eq!(trim_space_end(b" \t"), b"");
+    }
+
+    #[test]
     fn other_bytes_are_word_bytes() {
         assert_eq!(all(b"\x00\xff x\x80y"), [&b"\x00\xff"[..], b"x\x80y"]);
     }
@@ -302,6 +416,28 @@ mod tests {
         assert_eq!(bare.datum(), b"Entry:");
         assert!(!bare.has_any_metadata());
         assert_eq!(Word::new(b"/imm32").datum(), b"");
+    }
+
+    #[test]
+    fn a_label_definition_ends_in_a_colon_or_its_datum_does() {
+        for word in [&b"Entry:"[..], b"$loop:", b"test-a:/x", b"a:/b", b"a/b:", b"::"] {
+            assert!(is_label_definition(word), "{word:?}");
+        }
+        for word in [&b"Entry"[..], b"x:y", b"x:y/z", b"a/b:c", b"", b"/imm32"] {
+            assert!(!is_label_definition(word), "{word:?}");
+        }
+    }
+
+    #[test]
+    fn the_interpreted_words_and_where_they_stand() {
+        let line = b"0f . 84/jump x/disp32 :meta y";
+        let mut all = words(line);
+        assert_eq!(all.next(), Some(&b"0f"[..]));
+        assert_eq!(all.clone().interpreted().collect::<Vec<_>>(), [&b"84/jump"[..], b"x/disp32"]);
+        let x = all.nth(2).unwrap_or_default();
+        assert_eq!((x, offset_in(line, x)), (&b"x/disp32"[..], 13));
+        assert_eq!(instruction_text(line), b"0f . 84/jump x/disp32");
+        assert_eq!(metadata_items(b"mod/direct").collect::<Vec<_>>(), [&b"mod"[..], b"direct"]);
     }
 
     #[test]

@@ -54,7 +54,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::push_decimal;
 use crate::read::Blocks;
-use crate::words::{is_space, line_start, word_len, LineStart, Word};
+use crate::words::{is_space, line_start, space_len, trim_space_end, word_len, LineStart, Word};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -94,7 +94,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
             }
             line_number += 1;
             let content = block[start..end].strip_suffix(b"\n").unwrap_or(&block[start..end]);
-            let body_start = start + content.iter().position(|&b| !is_space(b)).unwrap_or(content.len());
+            let body_start = start + space_len(content);
             let body = &block[body_start..start + content.len()];
             let out_start = out.len();
             let header_like = matches!(body.first(), Some(b'=' | b'.'));
@@ -102,7 +102,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
                 append_plain(body, &mut out);
             } else if !header_like && starts_plain_comment(block, body_start, next_special) {
                 // Plain up to a comment: what comes after the `#` goes.
-                append_plain(trim_end(&block[body_start..next_special]), &mut out);
+                append_plain(trim_space_end(&block[body_start..next_special]), &mut out);
             } else if let LineStart::Header { .. } = line_start(body) {
                 // The segment is the one `assort` will see: named by the
                 // rewritten line. Its literals belong to it, so they wait.
@@ -143,8 +143,8 @@ fn append_plain(body: &[u8], out: &mut Vec<u8>) {
         let word = word_len(rest);
         out.extend_from_slice(&rest[..word]);
         out.push(b' ');
-        let spaces = rest[word..].iter().take_while(|&&b| is_space(b)).count();
-        rest = &rest[word + spaces..];
+        rest = &rest[word..];
+        rest = &rest[space_len(rest)..];
     }
     out.push(b'\n');
 }
@@ -154,11 +154,6 @@ fn append_plain(body: &[u8], out: &mut Vec<u8>) {
 /// the first of them on the line.)
 fn starts_plain_comment(block: &[u8], body_start: usize, at: usize) -> bool {
     block.get(at) == Some(&b'#') && (at == body_start || is_space(block[at - 1]))
-}
-
-/// `text` without the whitespace at its end.
-fn trim_end(text: &[u8]) -> &[u8] {
-    &text[..text.iter().rposition(|&b| !is_space(b)).map_or(0, |last| last + 1)]
 }
 
 /// The name of the segment a rewritten header line opens (empty when it
@@ -182,9 +177,7 @@ fn rewrite_line(
     let mut at = 0;
     let mut in_line_metadata = false;
     loop {
-        while at < content.len() && is_space(content[at]) {
-            at += 1;
-        }
+        at += space_len(&content[at..]);
         let rest = &content[at..];
         let Some(&first) = rest.first() else { break };
         if first == b'#' {
@@ -255,7 +248,7 @@ fn string_literal(text: &[u8], line_number: u64) -> Result<Literal, Error> {
         escapes += 1;
         at += 2;
     };
-    let end = close + 1 + text[close + 1..].iter().position(|&b| is_space(b)).unwrap_or(text.len() - close - 1);
+    let end = close + 1 + word_len(&text[close + 1..]);
     if end > close + 1 && text[close + 1] != b'/' {
         return Err(Error::at(
             line_number,
@@ -273,15 +266,9 @@ fn string_literal(text: &[u8], line_number: u64) -> Result<Literal, Error> {
 fn unterminated(text: &[u8], line_number: u64) -> Error {
     Error::at(
         line_number,
-        word_at(text, 0),
+        &text[..word_len(text)],
         "string literal is not closed before the end of the line; end it with '\"' on the same line",
     )
-}
-
-/// The whitespace-delimited word of `text` starting at `at`.
-fn word_at(text: &[u8], at: usize) -> &[u8] {
-    let rest = &text[at..];
-    &rest[..rest.iter().position(|&b| is_space(b)).unwrap_or(rest.len())]
 }
 
 /// Rejects a user's definition of, or reference to, a name `_string<digits>`,

@@ -44,7 +44,7 @@ use std::io::{BufRead, Write};
 use crate::error::Error;
 use crate::line_map::LineMap;
 use crate::read::{self, Blocks};
-use crate::words::{is_space, line_start, LineStart};
+use crate::words::{line_start, trim_space_start, LineStart};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -104,7 +104,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
 /// A cheap look at the first byte that is not whitespace: only lines
 /// starting with `==`, with a `.` filler, or with `test-` can matter.
 fn may_be_header_or_test(line: &[u8]) -> bool {
-    matches!(line.iter().find(|&&b| !is_space(b)), Some(b'=' | b'.' | b't'))
+    matches!(trim_space_start(line).first(), Some(b'=' | b'.' | b't'))
 }
 
 /// The test function a label definition names: the word without its final
