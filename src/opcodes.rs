@@ -131,6 +131,17 @@ impl Operand {
             _ => None,
         }
     }
+
+    /// The bytes a displacement or immediate of this type occupies (`None`
+    /// for the ModR/M and SIB fields, which share bytes).
+    pub fn width(self) -> Option<usize> {
+        match self {
+            Operand::Disp8 | Operand::Imm8 => Some(1),
+            Operand::Disp16 | Operand::Imm16 => Some(2),
+            Operand::Disp32 | Operand::Imm32 => Some(4),
+            _ => None,
+        }
+    }
 }
 
 /// How an opcode uses the reg field of its ModR/M byte, or whether it has
@@ -294,6 +305,16 @@ impl Opcode {
             "-".to_string()
         } else {
             parts.join(" ")
+        }
+    }
+
+    /// Is this a call or jump, whose own displacement counts from the end
+    /// of the instruction? Every opcode whose tail is a displacement is one.
+    pub fn jump_kind(&self) -> Option<JumpKind> {
+        match self.tail {
+            Tail::Disp32 => Some(JumpKind::Near),
+            Tail::Disp8 => Some(JumpKind::Short),
+            _ => None,
         }
     }
 }
@@ -461,6 +482,34 @@ pub fn listing() -> String {
     text
 }
 
+/// The calls and jumps, by the width of their displacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JumpKind {
+    /// `e8`, `e9`, `0f 82`..`0f 8f`: a 32-bit displacement.
+    Near,
+    /// `eb`, `72`..`7f`: an 8-bit displacement.
+    Short,
+}
+
+/// The opcodes of one jump kind as messages list them: `e8, e9, 0f 8x`.
+/// The conditional jumps keep their condition in the low four bits of
+/// their (last) opcode byte, `7x` and `0f 8x`, and are listed as one
+/// family, after the unconditional ones.
+pub fn jump_spellings(kind: JumpKind) -> String {
+    let jumps = || OPCODES.iter().filter(move |o| o.jump_kind() == Some(kind));
+    let is_conditional = |o: &Opcode| o.bytes.last().is_some_and(|&b| matches!(b >> 4, 0x7 | 0x8));
+    let mut spellings: Vec<String> = jumps().filter(|o| !is_conditional(o)).map(|o| o.spelling()).collect();
+    for conditional in jumps().filter(|o| is_conditional(o)) {
+        let mut family = conditional.spelling();
+        family.pop();
+        family.push('x');
+        if !spellings.contains(&family) {
+            spellings.push(family);
+        }
+    }
+    spellings.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,5 +561,25 @@ mod tests {
         assert!(lookup(&[0xc7]).unwrap().permits(Operand::R32));
         assert!(!lookup(&[0x89]).unwrap().permits(Operand::Subop));
         assert!(!lookup(&[0x05]).unwrap().permits(Operand::Disp16));
+    }
+
+    #[test]
+    fn widths_are_those_of_the_numbers_each_type_holds() {
+        for op in Operand::ALL {
+            if let Some((width, _, _)) = op.width_and_range() {
+                assert_eq!(op.width(), Some(width), "{}", op.name());
+            }
+        }
+        assert_eq!((Operand::Imm16.width(), Operand::Disp16.width(), Operand::Mod.width()), (Some(2), Some(2), None));
+    }
+
+    #[test]
+    fn the_jumps_are_the_opcodes_with_a_displacement_of_their_own() {
+        let near: Vec<String> = OPCODES.iter().filter(|o| o.jump_kind() == Some(JumpKind::Near)).map(|o| o.spelling()).collect();
+        assert_eq!(near.len(), 2 + 10);
+        assert!(near.iter().all(|s| s.starts_with('e') || s.starts_with("0f 8")), "{near:?}");
+        assert_eq!(jump_spellings(JumpKind::Near), "e8, e9, 0f 8x");
+        assert_eq!(jump_spellings(JumpKind::Short), "eb, 7x");
+        assert_eq!(lookup(&[0xff]).unwrap().jump_kind(), None, "ff calls through a ModR/M operand");
     }
 }
