@@ -230,6 +230,34 @@ pub fn line_start(line: &[u8]) -> LineStart<'_> {
     }
 }
 
+// ------------------------------------------------------------ pack's bytes
+
+/// The length of the run of plain bytes that starts a line of `pack`'s
+/// output: 9 in `8b 45 f8 Value/disp32`. They are two-character words,
+/// each followed by exactly one space, and none of them a comment (`#c`),
+/// line metadata (`:m`), a label definition (`x:`) or `==`: the first
+/// words [`instruction_words`] yields, found without splitting, so that
+/// `survey` can copy them as they are. (It replaces taking those words one
+/// by one from [`words`]; a test checks that the two agree.)
+///
+/// ```
+/// use subx::words::packed_bytes_len;
+/// assert_eq!(packed_bytes_len(b"8b 45 f8 Value/disp32"), 9);
+/// assert_eq!(packed_bytes_len(b"e8 x: 00 "), 3);
+/// assert_eq!(packed_bytes_len(b"cd  80 "), 0);
+/// ```
+pub fn packed_bytes_len(line: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(&[a, b, b' ']) = line.get(at..at + 3) {
+        let is_byte = !is_space(a) && !is_space(b) && a != b'#' && a != b':' && b != b':' && (a, b) != (b'=', b'=');
+        if !is_byte {
+            break;
+        }
+        at += 3;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +354,27 @@ mod tests {
         assert_eq!(line_start(b"==  "), LineStart::Header { name: None });
         assert_eq!(line_start(b"== :x"), LineStart::Header { name: None });
         assert_eq!(line_start(b"==code"), LineStart::Word(b"==code"));
+    }
+
+    #[test]
+    fn packed_bytes_len_agrees_with_taking_words_one_by_one() {
+        let plain = |line: &[u8]| {
+            let mut at = 0;
+            for word in words(line) {
+                let starts_here = word.as_ptr() == line[at..].as_ptr();
+                let special = is_comment(word) || is_line_metadata(word) || is_label_definition(word) || word == b"==";
+                if !starts_here || word.len() != 2 || line.get(at + 2) != Some(&b' ') || special {
+                    break;
+                }
+                at += 3;
+            }
+            at
+        };
+        let alphabet = b"  \t\n#:=./a8";
+        let mut rng = crate::test_rng::Rng::new(1);
+        for _ in 0..200_000 {
+            let line: Vec<u8> = (0..rng.below(13)).map(|_| *rng.pick(alphabet)).collect();
+            assert_eq!(packed_bytes_len(&line), plain(&line), "{:?}", String::from_utf8_lossy(&line));
+        }
     }
 }
