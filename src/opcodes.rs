@@ -317,6 +317,12 @@ impl Opcode {
             _ => None,
         }
     }
+
+    /// Is this the call, which pushes where to return before it jumps?
+    /// (The table names it so: `call disp32`.)
+    pub fn is_call(&self) -> bool {
+        self.name.starts_with("call ")
+    }
 }
 
 const fn op(bytes: &'static [u8], name: &'static str, reg: RegField, tail: Tail) -> Opcode {
@@ -491,15 +497,16 @@ pub enum JumpKind {
     Short,
 }
 
-/// The opcodes of one jump kind as messages list them: `e8, e9, 0f 8x`.
-/// The conditional jumps keep their condition in the low four bits of
-/// their (last) opcode byte, `7x` and `0f 8x`, and are listed as one
-/// family, after the unconditional ones.
-pub fn jump_spellings(kind: JumpKind) -> String {
-    let jumps = || OPCODES.iter().filter(move |o| o.jump_kind() == Some(kind));
-    let is_conditional = |o: &Opcode| o.bytes.last().is_some_and(|&b| matches!(b >> 4, 0x7 | 0x8));
-    let mut spellings: Vec<String> = jumps().filter(|o| !is_conditional(o)).map(|o| o.spelling()).collect();
-    for conditional in jumps().filter(|o| is_conditional(o)) {
+/// The opcodes that `pick` selects, spelt as messages list them:
+/// `["e8", "e9", "0f 8x"]`. The conditional jumps keep their condition in
+/// the low four bits of their (last) opcode byte, `7x` and `0f 8x`, and are
+/// listed as one family, after the other opcodes.
+pub fn spellings(pick: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let is_conditional_jump =
+        |o: &Opcode| o.jump_kind().is_some() && o.bytes.last().is_some_and(|&b| matches!(b >> 4, 0x7 | 0x8));
+    let picked = || OPCODES.iter().filter(|o| pick(o));
+    let mut spellings: Vec<String> = picked().filter(|o| !is_conditional_jump(o)).map(Opcode::spelling).collect();
+    for conditional in picked().filter(|o| is_conditional_jump(o)) {
         let mut family = conditional.spelling();
         family.pop();
         family.push('x');
@@ -507,7 +514,7 @@ pub fn jump_spellings(kind: JumpKind) -> String {
             spellings.push(family);
         }
     }
-    spellings.join(", ")
+    spellings
 }
 
 #[cfg(test)]
@@ -578,8 +585,10 @@ mod tests {
         let near: Vec<String> = OPCODES.iter().filter(|o| o.jump_kind() == Some(JumpKind::Near)).map(|o| o.spelling()).collect();
         assert_eq!(near.len(), 2 + 10);
         assert!(near.iter().all(|s| s.starts_with('e') || s.starts_with("0f 8")), "{near:?}");
-        assert_eq!(jump_spellings(JumpKind::Near), "e8, e9, 0f 8x");
-        assert_eq!(jump_spellings(JumpKind::Short), "eb, 7x");
+        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Near)), ["e8", "e9", "0f 8x"]);
+        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Short)), ["eb", "7x"]);
+        assert_eq!(spellings(Opcode::is_call), ["e8"]);
+        assert_eq!(spellings(|o| o.bytes[0] == 0x05 || o.bytes[0] == 0x0f), ["05", "0f af", "0f 8x"]);
         assert_eq!(lookup(&[0xff]).unwrap().jump_kind(), None, "ff calls through a ModR/M operand");
     }
 }
