@@ -244,7 +244,8 @@ pub fn line_start(line: &[u8]) -> LineStart<'_> {
 /// use subx::words::packed_bytes_len;
 /// assert_eq!(packed_bytes_len(b"8b 45 f8 Value/disp32"), 9);
 /// assert_eq!(packed_bytes_len(b"e8 x: 00 "), 3);
-/// assert_eq!(packed_bytes_len(b"cd  80 "), 0);
+/// assert_eq!(packed_bytes_len(b"cd  80 "), 3);
+/// assert_eq!(packed_bytes_len(b" cd 80 "), 0);
 /// ```
 pub fn packed_bytes_len(line: &[u8]) -> usize {
     let mut at = 0;
