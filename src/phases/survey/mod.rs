@@ -63,8 +63,10 @@
 //!   other line writes its bytes, each followed by a space, then a line
 //!   feed (2.7.4);
 //! - the checks of 2.13: labels alone on their line, defined once (`Entry`
-//!   excepted: the last definition wins), with a valid name, references
-//!   typed as their kind allows, segment addresses valid and distinct.
+//!   excepted: the last definition wins), with a valid name (not one that
+//!   reads as a number, `+abc` included: decision 35), references typed as
+//!   their kind allows, segment addresses valid and distinct, segments
+//!   apart in memory and below 4 GiB (decision 36).
 
 mod elf;
 mod labels;
@@ -410,7 +412,8 @@ fn misplaced_definition(line_no: u64, word: &[u8]) -> Error {
 }
 
 /// Refuses the names the C++ translator refuses (`language.md` 7.1,
-/// CONTRACT decision 14).
+/// CONTRACT decision 14), and names starting with `+`, which read as a
+/// number too (decision 35).
 fn check_label_name(line_no: u64, word: &[u8], name: &[u8]) -> Result<(), Error> {
     // Converted only when shown: survey checks every label, and making a
     // String each time was an allocation per label.
@@ -420,6 +423,7 @@ fn check_label_name(line_no: u64, word: &[u8], name: &[u8]) -> Result<(), Error>
         [b'0', b'x', ..] => "looks like a hex number".to_string(),
         [b'0'..=b'9', ..] => "starts with a digit and could be read as a number".to_string(),
         [b'-', ..] => "starts with '-' and could be read as a negative number".to_string(),
+        [b'+', ..] => "starts with '+' and could be read as a signed number".to_string(),
         [_, _] => "is two characters long and could be read as a hex byte".to_string(),
         _ => return Ok(()),
     };
@@ -638,6 +642,18 @@ mod tests {
         for name in ["a", "$xy", "abc", "a:b"] {
             assert!(survey(&format!("{CODE}{name}:\n")).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn label_names_starting_with_plus_are_refused_in_code_and_data() {
+        // CONTRACT decision 35: '+abc' reads as the number 0xabc.
+        let in_code = error(&format!("{CODE}+abc:\n90\n"));
+        let in_data = error(&format!("{CODE}90\n== data 0x0a000000\n+x:\n00\n"));
+        assert_eq!((in_code.line, in_data.line), (Some(3), Some(5)));
+        assert_eq!(
+            in_code.to_string(),
+            "line 3: '+abc:': label '+abc' starts with '+' and could be read as a signed number; pick another name"
+        );
     }
 
     #[test]
