@@ -1,6 +1,6 @@
 //! Segments: the headers that open them (`== code 0x09000000`), and pass
 //! 2, which places them in the file and in memory (`phases/survey-hex.md`
-//! 2.4 and 2.5; CONTRACT decision 12).
+//! 2.4 and 2.5; CONTRACT decisions 12 and 36).
 //!
 //! The segments follow the ELF headers in the file, one after another in
 //! the order their names first appear. Each keeps the 4 KiB page of the
@@ -40,6 +40,17 @@ impl Segment<'_> {
     /// Only the segment named exactly `code` holds instructions.
     pub fn is_code(&self) -> bool {
         self.name == b"code"
+    }
+
+    /// The address just past its last byte, once placed (past 4 GiB when
+    /// it does not fit).
+    fn end(&self) -> u64 {
+        u64::from(self.address) + self.size
+    }
+
+    /// Its bytes in memory, as messages show them: `0x09000074-0x09002073`.
+    fn range(&self) -> String {
+        format!("0x{:08x}-0x{:08x}", self.address, self.end() - 1)
     }
 }
 
@@ -190,6 +201,53 @@ impl<'a> Segments<'a> {
         if file_offset > u64::from(u32::MAX) {
             return Err(Error::whole("the program is larger than 4 GiB, too large for a 32-bit ELF file"));
         }
+        self.check_memory()
+    }
+
+    /// Refuses a layout that cannot load as written (CONTRACT decision
+    /// 36): a segment that runs past the last 32-bit address, or two
+    /// segments that share a byte of memory. (Sharing a page is fine: each
+    /// segment's address has the low bits of its file offset.)
+    fn check_memory(&self) -> Result<(), Error> {
+        for s in &self.list {
+            if s.end() > 1 << 32 {
+                // The highest page where it fits, keeping the low bits.
+                let highest = ((1u64 << 32) - s.size - (s.file_offset & 0xfff)) & !0xfff;
+                return Err(Error::at(
+                    s.header_line,
+                    s.address_word,
+                    format!(
+                        "segment '{}' ({}) runs past 0xffffffff, the last 32-bit address, so its labels \
+                         would wrap around to low addresses; give it a start address of 0x{highest:08x} or lower",
+                        printable(s.name),
+                        s.range()
+                    ),
+                ));
+            }
+        }
+        // In order of address, each segment must end before the next one
+        // starts; empty segments take no memory.
+        let mut by_address: Vec<usize> = (0..self.list.len()).filter(|&i| self.list[i].size > 0).collect();
+        by_address.sort_by_key(|&i| self.list[i].address);
+        for pair in by_address.windows(2) {
+            let (below, above) = (&self.list[pair[0]], &self.list[pair[1]]);
+            if u64::from(above.address) < below.end() {
+                // Blame the segment whose header comes later.
+                let (moved, other) = if pair[0] < pair[1] { (above, below) } else { (below, above) };
+                return Err(Error::at(
+                    moved.header_line,
+                    moved.address_word,
+                    format!(
+                        "segment '{}' ({}) overlaps segment '{}' ({}); give it a start address past 0x{:08x}",
+                        printable(moved.name),
+                        moved.range(),
+                        printable(other.name),
+                        other.range(),
+                        other.end() - 1
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -248,6 +306,54 @@ mod tests {
         assert_eq!(field(text, 1, 0x10), 2, "code size");
         let e = error("== code 0x09000000\nEntry:\n== data 0x0a000000\n== code\n");
         assert_eq!(e.line, Some(4));
+    }
+
+    /// A code segment of 0x2000 bytes, at 0x09000074-0x09002073.
+    fn big_code() -> String {
+        format!("== code 0x09000000\nEntry:\n{}", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n".repeat(0x200))
+    }
+
+    #[test]
+    fn segments_may_not_overlap_in_memory() {
+        // CONTRACT decision 36. data asks for a page inside code's bytes.
+        let e = error(&format!("{}== data 0x09001000\n01 02 03 04\n", big_code()));
+        assert_eq!(e.line, Some(0x203));
+        assert_eq!(
+            e.to_string(),
+            "line 515: '0x09001000': segment 'data' (0x09001074-0x09001077) overlaps segment 'code' \
+             (0x09000074-0x09002073); give it a start address past 0x09002073"
+        );
+        // Below code, up to its first byte, and then one byte into it.
+        let below = format!("{}== data 0x08fff000\n{}", big_code(), "00\n".repeat(0x1000));
+        assert!(survey(&below).is_ok());
+        let e = error(&format!("{below}00\n"));
+        assert!(e.message.starts_with("segment 'data' (0x08fff074-0x09000074) overlaps segment 'code'"), "{e}");
+        // Placed before code in the file, named first.
+        let text = format!("== data 0x09001000\n01 02 03 04\n{}", big_code());
+        assert!(error(&text).message.starts_with("segment 'code' (0x09000078-0x09002077) overlaps segment 'data'"));
+    }
+
+    #[test]
+    fn segments_may_share_a_page_and_empty_segments_take_no_room() {
+        assert!(survey(&format!("{}== data 0x09002000\n01 02 03 04\n", big_code())).is_ok());
+        assert!(survey("== code 0x09000000\nEntry:\n90\n== data 0x09000001\n01\n").is_ok());
+        assert!(survey(&format!("{}== data 0x09001000\n== other 0x09000100\n", big_code())).is_ok());
+    }
+
+    #[test]
+    fn a_segment_may_not_run_past_4_gib() {
+        // CONTRACT decision 36: its labels would wrap around to 0.
+        let text = "== code 0x09000000\nEntry:\n90\n== data 0xfffff000\n";
+        let fits = format!("{text}{}", "00\n".repeat(0x1000 - 0x75));
+        assert!(survey(&fits).is_ok(), "ends at 0xffffffff");
+        let e = error(&format!("{fits}00\n"));
+        assert_eq!(e.line, Some(4));
+        assert_eq!(
+            e.to_string(),
+            "line 4: '0xfffff000': segment 'data' (0xfffff075-0x100000000) runs past 0xffffffff, the last \
+             32-bit address, so its labels would wrap around to low addresses; give it a start address \
+             of 0xffffe000 or lower"
+        );
     }
 
     #[test]
