@@ -110,10 +110,10 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     let mut text = Vec::new();
     input.read_to_end(&mut text)?;
     let mut body = Body::with_capacity(text.len(), line_map.is_on());
-    let mut layout = Layout::read(&text, &mut body)?;
-    layout.segments.place()?;
+    let mut layout = Layout::read(&text, &mut body)?; // pass 1
+    layout.segments.place()?; // pass 2
     let entry = layout.entry_address()?;
-    body.fill_holes(&layout)?;
+    body.fill_holes(&layout)?; // pass 3
     let mut headers = Vec::with_capacity(200 + 100 * layout.segments.len());
     // `place` has checked that the count fits e_phnum.
     FileHeader::executable(entry, layout.segments.len() as u16).write_hex(&mut headers);
@@ -159,6 +159,7 @@ struct Hole<'a> {
     /// The offset, in its segment, of the byte after the line's
     /// instruction: relative displacements count from there.
     end: u64,
+    /// What its line is: a call or jump, another code line, or data.
     line: LineKind,
 }
 

@@ -226,9 +226,11 @@ fn message(misuse: Misuse, name: &[u8], operand: Operand, data_label: impl FnOnc
     let near = || calls_and_jumps(JumpKind::Near);
     let short = || calls_and_jumps(JumpKind::Short);
     match misuse {
-        Misuse::DataCalled => {
-            format!("{} and cannot be called or jumped to: calls and jumps ({}) need a code label", data_label(), near())
-        }
+        Misuse::DataCalled => format!(
+            "{} and cannot be called or jumped to: calls and jumps ({}) need a code label",
+            data_label(),
+            near()
+        ),
         Misuse::DataAsShortJump => {
             format!("{} and cannot be a jump target (disp8): jumps need a code label", data_label())
         }
@@ -335,8 +337,10 @@ mod tests {
                 };
                 if relative {
                     let distance = -((opcode.bytes.len() + width) as i64);
-                    let bytes: Vec<String> = distance.to_le_bytes()[..width].iter().map(|b| format!("{b:02x}")).collect();
-                    let expected = format!("{} {} ", opcode.spelling(), bytes.join(" "));
+                    let mut expected = opcode.spelling() + " ";
+                    for byte in &distance.to_le_bytes()[..width] {
+                        expected.push_str(&format!("{byte:02x} "));
+                    }
                     assert_eq!(body_of(&text), [expected], "{}", opcode.spelling());
                 } else {
                     assert_eq!(error(&text).line, Some(3), "{} {operand}", opcode.spelling());
