@@ -117,26 +117,7 @@ impl<'a> Segments<'a> {
         }
         let shown = printable(name);
         let Some(address_word) = words.next() else {
-            let example = if name == b"code" { "0x09000000" } else { "0x0a000000" };
-            let also = if name == b"data" {
-                " (every program needs a data segment, even an empty one)"
-            } else {
-                ""
-            };
-            let error = Error::at(
-                line_no,
-                name,
-                format!(
-                    "the first header of segment '{shown}' gives no start address; write for \
-                     example '== {shown} {example}'{also}"
-                ),
-            );
-            if name != b"data" {
-                return Err(error);
-            }
-            // dquotes always appends a bare '== data' header for its strings:
-            // if that is this one, the user wrote no data segment at all.
-            return Err(error.if_generated(literals::without_data_segment(rest, self.list.is_empty())));
+            return Err(self.no_address(line_no, name, rest));
         };
         let requested = match number::parse(address_word) {
             Ok(value) => value as u32,
@@ -169,6 +150,28 @@ impl<'a> Segments<'a> {
         self.by_name.insert(name, index);
         self.list.push(Segment { name, address_word, header_line: line_no, requested, ..Segment::default() });
         Ok(index)
+    }
+
+    /// The error for the first header of segment `name` when it gives no
+    /// address; `rest` is the input after it.
+    fn no_address(&self, line_no: u64, name: &[u8], rest: &[u8]) -> Error {
+        let shown = printable(name);
+        let example = if name == b"code" { "0x09000000" } else { "0x0a000000" };
+        let also = if name == b"data" { " (every program needs a data segment, even an empty one)" } else { "" };
+        let error = Error::at(
+            line_no,
+            name,
+            format!(
+                "the first header of segment '{shown}' gives no start address; write for \
+                 example '== {shown} {example}'{also}"
+            ),
+        );
+        if name != b"data" {
+            return error;
+        }
+        // dquotes always appends a bare '== data' header for its strings:
+        // if that is this one, the user wrote no data segment at all.
+        error.if_generated(literals::without_data_segment(rest, self.list.is_empty()))
     }
 
     /// Pass 2: the file offset and address of each segment (2.5), checked.
