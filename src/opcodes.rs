@@ -131,6 +131,17 @@ impl Operand {
             _ => None,
         }
     }
+
+    /// The bytes a displacement or immediate of this type occupies (`None`
+    /// for the ModR/M and SIB fields, which share bytes).
+    pub fn width(self) -> Option<usize> {
+        match self {
+            Operand::Disp8 | Operand::Imm8 => Some(1),
+            Operand::Disp16 | Operand::Imm16 => Some(2),
+            Operand::Disp32 | Operand::Imm32 => Some(4),
+            _ => None,
+        }
+    }
 }
 
 /// How an opcode uses the reg field of its ModR/M byte, or whether it has
@@ -295,6 +306,22 @@ impl Opcode {
         } else {
             parts.join(" ")
         }
+    }
+
+    /// Is this a call or jump, whose own displacement counts from the end
+    /// of the instruction? Every opcode whose tail is a displacement is one.
+    pub fn jump_kind(&self) -> Option<JumpKind> {
+        match self.tail {
+            Tail::Disp32 => Some(JumpKind::Near),
+            Tail::Disp8 => Some(JumpKind::Short),
+            _ => None,
+        }
+    }
+
+    /// Is this the call, which pushes where to return before it jumps?
+    /// (The table names it so: `call disp32`.)
+    pub fn is_call(&self) -> bool {
+        self.name.starts_with("call ")
     }
 }
 
@@ -515,6 +542,35 @@ pub fn families(which: impl Fn(&Opcode) -> bool) -> Vec<String> {
     alone
 }
 
+/// The calls and jumps, by the width of their displacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JumpKind {
+    /// `e8`, `e9`, `0f 82`..`0f 8f`: a 32-bit displacement.
+    Near,
+    /// `eb`, `72`..`7f`: an 8-bit displacement.
+    Short,
+}
+
+/// The opcodes that `pick` selects, spelt as messages list them:
+/// `["e8", "e9", "0f 8x"]`. The conditional jumps keep their condition in
+/// the low four bits of their (last) opcode byte, `7x` and `0f 8x`, and are
+/// listed as one family, after the other opcodes.
+pub fn spellings(pick: impl Fn(&Opcode) -> bool) -> Vec<String> {
+    let is_conditional_jump =
+        |o: &Opcode| o.jump_kind().is_some() && o.bytes.last().is_some_and(|&b| matches!(b >> 4, 0x7 | 0x8));
+    let picked = || OPCODES.iter().filter(|o| pick(o));
+    let mut spellings: Vec<String> = picked().filter(|o| !is_conditional_jump(o)).map(Opcode::spelling).collect();
+    for conditional in picked().filter(|o| is_conditional_jump(o)) {
+        let mut family = conditional.spelling();
+        family.pop();
+        family.push('x');
+        if !spellings.contains(&family) {
+            spellings.push(family);
+        }
+    }
+    spellings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,5 +632,26 @@ mod tests {
         assert!(lookup(&[0xc7]).unwrap().permits(Operand::R32));
         assert!(!lookup(&[0x89]).unwrap().permits(Operand::Subop));
         assert!(!lookup(&[0x05]).unwrap().permits(Operand::Disp16));
+    }
+
+    #[test]
+    fn widths_are_those_of_the_numbers_each_type_holds() {
+        for op in Operand::ALL {
+            if let Some((width, _, _)) = op.width_and_range() {
+                assert_eq!(op.width(), Some(width), "{}", op.name());
+            }
+        }
+        assert_eq!((Operand::Imm16.width(), Operand::Disp16.width(), Operand::Mod.width()), (Some(2), Some(2), None));
+    }
+
+    #[test]
+    fn the_jumps_are_the_opcodes_with_a_displacement_of_their_own() {
+        let count = |kind| OPCODES.iter().filter(|o| o.jump_kind() == Some(kind)).count();
+        assert_eq!((count(JumpKind::Near), count(JumpKind::Short)), (2 + 10, 1 + 10));
+        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Near)), ["e8", "e9", "0f 8x"]);
+        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Short)), ["eb", "7x"]);
+        assert_eq!(spellings(Opcode::is_call), ["e8"]);
+        assert_eq!(spellings(|o| o.bytes[0] == 0x05 || o.bytes[0] == 0x0f), ["05", "0f af", "0f 8x"]);
+        assert_eq!(lookup(&[0xff]).unwrap().jump_kind(), None, "ff calls through a ModR/M operand");
     }
 }

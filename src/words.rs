@@ -304,14 +304,40 @@ pub fn line_start(line: &[u8]) -> LineStart<'_> {
     }
 }
 
-// ---------------------------------------------------------------------
-// String literals as the sugar phases see them (`phases/sigils.md` W3)
+// ---------------------------------------------------------------------------
+// String literals as the sugar phases see them (`phases/braces.md` B4,
+// `phases/calls.md` C4, `phases/sigils.md` W3).
+
+/// Where the string literal at the start of `text` (which begins with `"`)
+/// closes: the offset of its closing quote, or `None` when the text ends
+/// first. A backslash makes the scan skip the byte after it, whatever it is
+/// (`phases/braces.md` B4, `phases/calls.md` C4), so `\"` and `\\` do not
+/// end the literal; which escapes are valid is `dquotes`' business.
+///
+/// ```
+/// use subx::words::closing_quote;
+/// assert_eq!(closing_quote(b"\"a b\"/imm32"), Some(4));
+/// assert_eq!(closing_quote(b"\"a\\\"b\" x"), Some(5));   // "a\"b"
+/// assert_eq!(closing_quote(b"\"a\\\\\" x"), Some(4));    // "a\\"
+/// assert_eq!(closing_quote(b"\"\""), Some(1));
+/// assert_eq!(closing_quote(b"\"open"), None);
+/// assert_eq!(closing_quote(b"\"open\\\""), None);         // the quote is escaped
+/// ```
+pub fn closing_quote(text: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    loop {
+        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
+        if text[at] == b'"' {
+            return Some(at);
+        }
+        at += 2;
+    }
+}
 
 /// The length of the string literal word at the start of `text`, which
-/// begins with `"`: up to the next `"` not escaped by a backslash (a
-/// backslash escapes any byte), then on to the next whitespace, so that
-/// `"x"/imm32` is one word. `None` when no closing quote follows in `text`
-/// (pass one line, without its LF).
+/// begins with `"`: to its [`closing_quote`], then on to the next
+/// whitespace, so that `"x"/imm32` is one word. `None` when no closing quote
+/// follows in `text` (pass one line, without its LF).
 ///
 /// ```
 /// use subx::words::string_literal_len;
@@ -321,15 +347,37 @@ pub fn line_start(line: &[u8]) -> LineStart<'_> {
 /// assert_eq!(string_literal_len(b"\"open \\\""), None);
 /// ```
 pub fn string_literal_len(text: &[u8]) -> Option<usize> {
-    let mut at = 1;
-    loop {
-        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
-        if text[at] == b'"' {
-            let after = at + 1;
-            return Some(after + word_len(&text[after..]));
+    let after = closing_quote(text)? + 1;
+    Some(after + word_len(&text[after..]))
+}
+
+// ------------------------------------------------------------ pack's bytes
+
+/// The length of the run of plain bytes that starts a line of `pack`'s
+/// output: 9 in `8b 45 f8 Value/disp32`. They are two-character words,
+/// each followed by exactly one space, and none of them a comment (`#c`),
+/// line metadata (`:m`), a label definition (`x:`) or `==`: the first
+/// words [`instruction_words`] yields, found without splitting, so that
+/// `survey` can copy them as they are. (It replaces taking those words one
+/// by one from [`words`]; a test checks that the two agree.)
+///
+/// ```
+/// use subx::words::packed_bytes_len;
+/// assert_eq!(packed_bytes_len(b"8b 45 f8 Value/disp32"), 9);
+/// assert_eq!(packed_bytes_len(b"e8 x: 00 "), 3);
+/// assert_eq!(packed_bytes_len(b"cd  80 "), 3);
+/// assert_eq!(packed_bytes_len(b" cd 80 "), 0);
+/// ```
+pub fn packed_bytes_len(line: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(&[a, b, b' ']) = line.get(at..at + 3) {
+        let is_byte = !is_space(a) && !is_space(b) && a != b'#' && a != b':' && b != b':' && (a, b) != (b'=', b'=');
+        if !is_byte {
+            break;
         }
-        at += 2;
+        at += 3;
     }
+    at
 }
 
 #[cfg(test)]
@@ -449,33 +497,26 @@ mod tests {
         assert_eq!(line_start(b"== :x"), LineStart::Header { name: None });
         assert_eq!(line_start(b"==code"), LineStart::Word(b"==code"));
     }
-}
 
-// ---------------------------------------------------------------------------
-// String literals as the sugar phases (`braces`, `calls`) see them.
-
-/// Where the string literal at the start of `text` (which begins with `"`)
-/// closes: the offset of its closing quote, or `None` when the text ends
-/// first. A backslash makes the scan skip the byte after it, whatever it is
-/// (`phases/braces.md` B4, `phases/calls.md` C4), so `\"` and `\\` do not
-/// end the literal; which escapes are valid is `dquotes`' business.
-///
-/// ```
-/// use subx::words::closing_quote;
-/// assert_eq!(closing_quote(b"\"a b\"/imm32"), Some(4));
-/// assert_eq!(closing_quote(b"\"a\\\"b\" x"), Some(5));   // "a\"b"
-/// assert_eq!(closing_quote(b"\"a\\\\\" x"), Some(4));    // "a\\"
-/// assert_eq!(closing_quote(b"\"\""), Some(1));
-/// assert_eq!(closing_quote(b"\"open"), None);
-/// assert_eq!(closing_quote(b"\"open\\\""), None);         // the quote is escaped
-/// ```
-pub fn closing_quote(text: &[u8]) -> Option<usize> {
-    let mut at = 1;
-    loop {
-        at += memchr::memchr2(b'"', b'\\', text.get(at..)?)?;
-        if text[at] == b'"' {
-            return Some(at);
+    #[test]
+    fn packed_bytes_len_agrees_with_taking_words_one_by_one() {
+        let plain = |line: &[u8]| {
+            let mut at = 0;
+            for word in words(line) {
+                let starts_here = word.as_ptr() == line[at..].as_ptr();
+                let special = is_comment(word) || is_line_metadata(word) || is_label_definition(word) || word == b"==";
+                if !starts_here || word.len() != 2 || line.get(at + 2) != Some(&b' ') || special {
+                    break;
+                }
+                at += 3;
+            }
+            at
+        };
+        let alphabet = b"  \t\n#:=./a8";
+        let mut rng = crate::test_rng::Rng::new(1);
+        for _ in 0..200_000 {
+            let line: Vec<u8> = (0..rng.below(13)).map(|_| *rng.pick(alphabet)).collect();
+            assert_eq!(packed_bytes_len(&line), plain(&line), "{:?}", String::from_utf8_lossy(&line));
         }
-        at += 2;
     }
 }
