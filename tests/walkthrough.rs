@@ -466,9 +466,9 @@ fn every_phase_source_points_to_its_section() {
 
 /// The shell sessions of the README (fenced blocks after a line
 /// `<!-- session -->`): every `$ command` line is run, in order, in one bash
-/// process in a scratch directory where `target/release`, `scripts` and
-/// `init.linux` lead to this build, and the block must be exactly what the
-/// session prints (stdout and stderr together).
+/// process in a scratch directory where `target/release`, `scripts`,
+/// `init.linux` and `subx-apps` lead to this build, and the block must be
+/// exactly what the session prints (stdout and stderr together).
 #[test]
 fn the_readme_sessions_print_what_they_show() {
     let readme = fs::read_to_string(project().join("README.md")).expect("read README.md");
@@ -485,6 +485,7 @@ fn the_readme_sessions_print_what_they_show() {
         std::os::unix::fs::symlink(bin_dir(), dir.path().join("target/release")).expect("symlink");
         std::os::unix::fs::symlink(project().join("scripts"), dir.path().join("scripts")).expect("symlink");
         std::os::unix::fs::symlink(project().join("init.linux"), dir.path().join("init.linux")).expect("symlink");
+        std::os::unix::fs::symlink(project().join("subx-apps"), dir.path().join("subx-apps")).expect("symlink");
         let mut script = String::from("exec 2>&1\ns=0\n");
         for command in lines[open + 1..close].iter().filter_map(|l| l.strip_prefix("$ ")) {
             let quoted = command.replace('\'', r"'\''");
