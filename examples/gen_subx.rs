@@ -32,6 +32,10 @@ use std::process::ExitCode;
 #[path = "../tests/support/splitmix.rs"]
 mod splitmix;
 
+#[path = "support/size.rs"]
+mod size;
+use size::parse_size;
+
 /// The generator's random choices, from a SplitMix64 state.
 struct Rng(u64);
 
@@ -618,16 +622,6 @@ const JCC32: [(&str, &str); 10] = [
     ("8e", "jump-if-lesser-or-equal"),
     ("8f", "jump-if-greater"),
 ];
-
-fn parse_size(s: &str) -> Option<u64> {
-    let (digits, mult) = match s.as_bytes().last()? {
-        b'k' | b'K' => (&s[..s.len() - 1], 1_000),
-        b'm' | b'M' => (&s[..s.len() - 1], 1_000_000),
-        b'g' | b'G' => (&s[..s.len() - 1], 1_000_000_000),
-        _ => (s, 1),
-    };
-    digits.parse::<u64>().ok().map(|n| n * mult)
-}
 
 const USAGE: &str =
     "usage: gen_subx [--sigils] --seed N --size BYTES   (BYTES may end in k, M or G: powers of 1000)\n";

@@ -1,5 +1,6 @@
 //! SubX, the Mu project's notation for 32-bit x86 machine code, translated
-//! by six small Unix filters.
+//! by nine small Unix filters: six core phases, and in front of them, for
+//! programs in Mu's sugared notation, three sugar phases.
 //!
 //! A program flows through the phases one way, each reading the previous
 //! one's text on stdin and writing its own on stdout:
@@ -14,6 +15,20 @@
 //! [`phases::pack`] encodes each instruction as hex bytes;
 //! [`phases::survey`] lays the segments out, resolves labels and writes the
 //! ELF headers; [`phases::hex`] turns the hex text into bytes.
+//!
+//! A sugared program (`scripts/ntranslate --sugar`) goes through three more
+//! phases first, which write its sugar out as plain SubX:
+//!
+//! ```text
+//! cat init.linux prog.subx | braces | calls | sigils | tests | dquotes | ... | hex > a.elf
+//! ```
+//!
+//! [`phases::braces`] turns `{ }` blocks and their `break/` and `loop/`
+//! words into labels; [`phases::calls`] turns a call on one line,
+//! `(f a %ecx)`, into pushes, a call and a stack adjustment;
+//! [`phases::sigils`] turns `%reg`, `*reg`, `*(base+index<<scale+disp)` and
+//! `*Label` operands into `mod`, `rm32`, SIB and displacement operands.
+//!
 //! `scripts/ntranslate` chains them and maps any error back to the user's
 //! `FILE:LINE:` through each phase's [`line_map`].
 //!

@@ -1,7 +1,8 @@
 //! The example programs of `subx-apps/`, translated and run.
 //!
 //! Every program is translated the way a user would translate it,
-//! `scripts/ntranslate -o OUT init.linux subx-apps/NAME.subx`, with the phase
+//! `scripts/ntranslate -o OUT init.linux subx-apps/NAME.subx` (with
+//! `--sugar` for the sugared programs, `NAME-sugar.subx`), with the phase
 //! binaries this `cargo test` built (`SUBX_BIN`), into a temporary directory.
 //! The ELF then runs natively, in an empty temporary directory, once per row
 //! of the table below, with the given arguments and stdin; its exit status
@@ -11,6 +12,10 @@
 //!
 //! `nos` prints a heap address that the kernel chooses, so its first line is
 //! checked by shape only.
+//!
+//! A sugared program (SUGARED) is the same program as its plain twin in
+//! APPS, written with blocks, calls and sigils: it runs the twin's rows and
+//! defines the same `test-` functions.
 //!
 //! Two more checks: every `.subx` file in `subx-apps/` has a row in the
 //! table (a new program cannot be forgotten), and a program whose test
@@ -118,14 +123,35 @@ const APPS: &[App] = &[
     },
 ];
 
+/// The sugared programs, each with its plain twin of APPS: the sugared one
+/// (named `*-sugar`) is translated with `ntranslate --sugar` and must do
+/// exactly what the twin's rows say.
+const SUGARED: &[(&str, &str)] = &[
+    ("14-factorial-sugar", "07-factorial"),
+    ("15-string-compare-sugar", "09-string-compare"),
+    ("16-reverse-line-sugar", "12-reverse-line"),
+];
 
-/// Translate `init.linux` and `src` into `out_dir/NAME.elf`; the error
-/// message (ntranslate's stderr) when that fails.
-fn translate(src: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+/// Every program to check, with whether it is sugared: APPS, then each
+/// of SUGARED with its twin's rows.
+fn all_apps() -> Vec<(App, bool)> {
+    let plain = APPS.iter().map(|a| (App { name: a.name, has_tests: a.has_tests, runs: a.runs }, false));
+    let sugared = SUGARED.iter().map(|&(name, twin)| {
+        let twin = APPS.iter().find(|a| a.name == twin).unwrap_or_else(|| panic!("{name}: no twin {twin} in APPS"));
+        (App { name, has_tests: twin.has_tests, runs: twin.runs }, true)
+    });
+    plain.chain(sugared).collect()
+}
+
+/// Translate `init.linux` and `src` (with `--sugar` when `sugar`) into
+/// `out_dir/NAME.elf`; the error message (ntranslate's stderr) when that
+/// fails.
+fn translate(src: &Path, out_dir: &Path, sugar: bool) -> Result<PathBuf, String> {
     let stem = src.file_stem().expect("a file name").to_string_lossy().into_owned();
     let elf = out_dir.join(format!("{stem}.elf"));
     let output = Command::new("bash")
         .arg(project().join("scripts/ntranslate"))
+        .args(sugar.then_some("--sugar"))
         .arg("-o")
         .arg(&elf)
         .arg(project().join("init.linux"))
@@ -247,10 +273,11 @@ fn check_run(app: &App, elf: &Path, r: &Run) -> Result<(), String> {
     Ok(())
 }
 
-/// Translate and check one program; every problem found.
-fn check_app(app: &App, out_dir: &Path) -> Vec<String> {
+/// Translate (with `--sugar` when `sugar`) and check one program; every
+/// problem found.
+fn check_app(app: &App, sugar: bool, out_dir: &Path) -> Vec<String> {
     let src = project().join("subx-apps").join(format!("{}.subx", app.name));
-    let elf = match translate(&src, out_dir) {
+    let elf = match translate(&src, out_dir, sugar) {
         Ok(elf) => elf,
         Err(e) => return vec![e],
     };
@@ -272,8 +299,9 @@ fn check_app(app: &App, out_dir: &Path) -> Vec<String> {
 #[test]
 fn every_app_translates_and_runs() {
     let out = tempfile::tempdir().expect("temporary directory");
+    let apps = all_apps();
     let problems: Vec<String> = thread::scope(|s| {
-        let handles: Vec<_> = APPS.iter().map(|app| s.spawn(|| check_app(app, out.path()))).collect();
+        let handles: Vec<_> = apps.iter().map(|(app, sugar)| s.spawn(|| check_app(app, *sugar, out.path()))).collect();
         handles.into_iter().flat_map(|h| h.join().expect("checker thread")).collect()
     });
     assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
@@ -287,19 +315,27 @@ fn every_app_is_in_the_table() {
         .filter(|p| p.extension().is_some_and(|x| x == "subx"))
         .map(|p| p.file_stem().expect("a file name").to_string_lossy().into_owned())
         .collect();
-    let in_table: BTreeSet<String> = APPS.iter().map(|a| a.name.to_string()).collect();
-    assert_eq!(APPS.len(), in_table.len(), "a program is listed twice in APPS");
+    let in_table: BTreeSet<String> = all_apps().iter().map(|(a, _)| a.name.to_string()).collect();
+    assert_eq!(APPS.len() + SUGARED.len(), in_table.len(), "a program is listed twice in APPS or SUGARED");
     let missing: Vec<_> = on_disk.difference(&in_table).collect();
     let gone: Vec<_> = in_table.difference(&on_disk).collect();
-    assert!(missing.is_empty(), "programs in subx-apps/ without a row in APPS (tests/apps.rs): {missing:?}");
-    assert!(gone.is_empty(), "rows in APPS (tests/apps.rs) without a program in subx-apps/: {gone:?}");
+    assert!(missing.is_empty(), "programs in subx-apps/ without a row in APPS or SUGARED (tests/apps.rs): {missing:?}");
+    assert!(gone.is_empty(), "rows in APPS or SUGARED (tests/apps.rs) without a program in subx-apps/: {gone:?}");
+    for (app, sugar) in all_apps() {
+        assert_eq!(
+            app.name.ends_with("-sugar"),
+            sugar,
+            "{}: the sugared programs, and only they, are named *-sugar",
+            app.name
+        );
+    }
     assert!(on_disk.len() >= 13, "expected at least 12 example programs and nos, found {on_disk:?}");
 }
 
 /// Every program says what it shows in a header comment before its code.
 #[test]
 fn every_app_opens_with_a_header_comment() {
-    for app in APPS {
+    for (app, sugar) in all_apps() {
         let path = project().join("subx-apps").join(format!("{}.subx", app.name));
         let text = fs::read_to_string(&path).expect("read program");
         let header: Vec<&str> = text.lines().take_while(|l| !l.starts_with("==")).collect();
@@ -311,6 +347,12 @@ fn every_app_opens_with_a_header_comment() {
         assert!(
             header.iter().any(|l| l.contains("Run")) && header.iter().any(|l| l.contains("ntranslate")),
             "{}: the header comment should say how to run it",
+            path.display()
+        );
+        assert_eq!(
+            header.iter().any(|l| l.contains("ntranslate --sugar")),
+            sugar,
+            "{}: a sugared program's header says to run 'ntranslate --sugar', a plain one's does not",
             path.display()
         );
         assert!(
@@ -362,7 +404,7 @@ test-one-is-two:
 "#,
     )
     .expect("write failing.subx");
-    let elf = translate(&src, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let elf = translate(&src, dir.path(), false).unwrap_or_else(|e| panic!("{e}"));
     let run_dir = tempfile::tempdir().expect("temporary directory");
 
     let tested = execute(&elf, &["test"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
@@ -375,4 +417,31 @@ test-one-is-two:
     // Only the exact argument `test` runs the tests.
     let other = execute(&elf, &["tests"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other.exit, 7, "the argument 'tests' is not 'test'");
+}
+
+/// The `test-` functions a program defines, in order.
+fn test_functions(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next()?.strip_suffix(':'))
+        .filter(|l| l.starts_with("test-"))
+        .collect()
+}
+
+/// A sugared program uses each of the three notations, and tests what its
+/// twin tests: the same `test-` functions, in the same order.
+#[test]
+fn every_sugared_app_is_its_twin_in_sugar() {
+    for &(name, twin) in SUGARED {
+        let read = |name: &str| {
+            fs::read_to_string(project().join("subx-apps").join(format!("{name}.subx"))).expect("read program")
+        };
+        let (text, twin_text) = (read(name), read(twin));
+        let code: Vec<Vec<&str>> =
+            text.lines().map(|l| l.split_whitespace().take_while(|w| !w.starts_with('#')).collect()).collect();
+        assert!(code.iter().any(|words| words == &["{"]), "{name}: no block");
+        assert!(code.iter().any(|words| words.first().is_some_and(|w| w.starts_with('('))), "{name}: no call");
+        assert!(code.iter().flatten().any(|w| w.starts_with('%')), "{name}: no %register sigil");
+        assert!(code.iter().flatten().any(|w| w.starts_with('*')), "{name}: no *memory sigil");
+        assert_eq!(test_functions(&text), test_functions(&twin_text), "{name}: not the tests of {twin}");
+    }
 }

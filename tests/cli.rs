@@ -315,23 +315,77 @@ fn phases_shows_every_program_of_subx_apps_after_each_phase() {
     assert!(!apps.is_empty(), "no programs in subx-apps/");
     for app in apps {
         let app = app.strip_prefix(project()).expect("in the project").to_string_lossy().into_owned();
-        let out = phases_script(&["init.linux", &app]);
+        // The sugared programs (tests/apps.rs) are named *-sugar.
+        let sugar = app.ends_with("-sugar.subx");
+        let args: &[&str] = if sugar { &["--sugar", "init.linux", &app] } else { &["init.linux", &app] };
+        let out = phases_script(args);
         assert!(out.status.success(), "scripts/phases on {app}: {}", String::from_utf8_lossy(&out.stdout));
         let text = String::from_utf8_lossy(&out.stdout);
         let mut at = 0;
-        for header in [
-            "==> source:",
+        let sugar_headers: &[&str] =
+            if sugar { &["==> after braces <==", "==> after calls <==", "==> after sigils <=="] } else { &[] };
+        for header in ["==> source:"].iter().chain(sugar_headers).chain(&[
             "==> after tests <==",
             "==> after dquotes <==",
             "==> after assort <==",
             "==> after pack <==",
             "==> after survey <==",
             "==> after hex: the ELF (",
-        ] {
+        ]) {
             at += text[at..].find(header).unwrap_or_else(|| panic!("scripts/phases on {app}: no '{header}' in order"));
         }
         assert!(text[at..].contains("00000000: 7f45 4c46"), "scripts/phases on {app}: no ELF dump");
+        assert_eq!(text.contains("==> after braces <=="), sugar, "scripts/phases on {app}: braces only with --sugar");
     }
+}
+
+#[test]
+fn phases_sugar_shows_the_sugar_phases_in_turn() {
+    let app = "subx-apps/14-factorial-sugar.subx";
+    let out = phases_script(&["--sugar", "--no-elf", "init.linux", app]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each part, from its header to the next one.
+    let part = |name: &str| -> &str {
+        let header = format!("\n==> {name} <==\n");
+        let start = text.find(&header).unwrap_or_else(|| panic!("no '{header}' in:\n{text}")) + header.len();
+        text[start..].find("\n==> ").map_or(&text[start..], |end| &text[start..start + end])
+    };
+    let source = std::fs::read_to_string(project().join(app)).expect("read the program");
+    assert!(text.contains(&source), "the source is shown as it is");
+    // braces: the block's '{' becomes a label, its 'break' a reference to the '}'.
+    let braces = part("after braces");
+    assert!(braces.contains("_loop0x00000001:\n") && braces.contains("74/jump-if-equal _break0x00000001/disp8 \n"));
+    assert!(braces.contains("(factorial %ecx) \n"), "calls are left for the next phase");
+    // calls: the call becomes a comment, pushes, the call and the stack adjustment.
+    let calls = part("after calls");
+    assert!(
+        calls.contains(
+            "# . (factorial %ecx) \nff 6/subop/push %ecx\ne8/call factorial/disp32\n\
+             81 0/subop/add %esp 0x00000004/imm32\n"
+        ),
+        "{calls}"
+    );
+    // sigils: no sigil is left; %ecx is a mod/rm32 pair.
+    let sigils = part("after sigils");
+    assert!(sigils.contains("ff 6/subop/push 3/mod/direct 0x00000001/rm32 \n"), "{sigils}");
+    assert!(!sigils.contains(" %e") && !sigils.contains(" *("), "{sigils}");
+    // and the core phases take it from there, the sigils' output being their input.
+    let dquotes = part("after dquotes");
+    assert!(dquotes.contains("ff 6/subop/push 3/mod/direct 0x00000001/rm32 \n"), "{dquotes}");
+
+    let only = phases_script(&["--sugar", "--only", "calls", "init.linux", app]);
+    assert!(only.status.success());
+    assert_eq!(String::from_utf8_lossy(&only.stdout), calls, "--only calls prints the part alone");
+
+    // Without --sugar the sugar phases do not run, and cannot be asked for.
+    let plain = phases_script(&["--only", "braces", "init.linux", app]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("'braces' is a sugar phase; add --sugar"));
+    // A sugared program read as plain SubX fails in the core phases.
+    let plain = phases_script(&["--no-elf", "init.linux", app]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("==> error <=="));
 }
 
 #[test]

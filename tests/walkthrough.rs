@@ -14,7 +14,9 @@
 //!
 //! A phase name (`tests` ... `survey`) stands for that phase's output when
 //! `scripts/ntranslate -o hello.elf init.linux subx-apps/05-hello.subx` runs
-//! with the binaries this `cargo test` built. A block may show a part of an
+//! with the binaries this `cargo test` built. A sugared program (named
+//! `*-sugar`) is translated with `ntranslate --sugar`, and its markers may
+//! also name `braces`, `calls` and `sigils`. A block may show a part of an
 //! output: `from="TEXT"` starts at the first line starting with TEXT,
 //! `from-last="TEXT"` at the last one, `to="TEXT"` ends (inclusive) at the
 //! first line from there on starting with TEXT, `head=N` keeps N lines.
@@ -41,7 +43,7 @@ use support::{bin_dir, project};
 
 const DOC: &str = "docs/walkthrough.md";
 const MARKER: &str = "<!-- walkthrough:";
-const PHASES: [&str; 5] = ["tests", "dquotes", "assort", "pack", "survey"];
+const PHASES: [&str; 8] = ["braces", "calls", "sigils", "tests", "dquotes", "assort", "pack", "survey"];
 
 
 /// One marker: which program, what is shown, and which part of it.
@@ -148,11 +150,18 @@ struct Translation {
     elf: String,
 }
 
+/// Whether a program of `subx-apps/` is written in the sugared notation
+/// (`tests/apps.rs` checks the names).
+fn is_sugared(program: &str) -> bool {
+    program.ends_with("-sugar")
+}
+
 fn translate(program: &str) -> Translation {
     let dir = tempfile::tempdir().expect("tempdir");
     let elf = elf_name(program);
     let output = Command::new("bash")
         .arg(project().join("scripts/ntranslate"))
+        .args(is_sugared(program).then_some("--sugar"))
         .arg("-o")
         .arg(dir.path().join(&elf))
         .arg("init.linux")
@@ -327,6 +336,13 @@ fn the_walkthrough_shows_real_output() {
             "{DOC} shows no '{what}' block for {main}"
         );
     }
+    // And one sugared program through the three sugar phases.
+    let shows = |program: &str, what: &str| blocks.iter().any(|b| b.marker.program == program && b.marker.what == what);
+    assert!(
+        blocks.iter().any(|b| is_sugared(&b.marker.program)
+            && ["source", "braces", "calls", "sigils"].iter().all(|what| shows(&b.marker.program, what))),
+        "{DOC} shows no sugared program's source and its text after braces, calls and sigils"
+    );
 }
 
 /// Every number a block shows: each word read as hex (`0x` optional), and
@@ -435,24 +451,30 @@ fn markers_parse() {
 #[test]
 fn every_phase_source_points_to_its_section() {
     let doc = fs::read_to_string(project().join(DOC)).expect("read docs/walkthrough.md");
-    for (k, phase) in ["tests", "dquotes", "assort", "pack", "survey", "hex"].iter().enumerate() {
-        let section = format!("Phase {}: `{phase}`", k + 1);
-        assert!(doc.contains(&format!("## {section}\n")), "{DOC} has no section '## {section}'");
-        // A big phase is a folder, whose mod.rs holds the phase's comment.
-        let file = [format!("src/phases/{phase}.rs"), format!("src/phases/{phase}/mod.rs")]
-            .into_iter()
-            .find(|file| project().join(file).exists())
-            .unwrap_or_else(|| panic!("no source file for phase {phase}"));
-        let source = fs::read_to_string(project().join(&file)).expect("read the phase");
-        assert!(source.contains(&format!("(\"{section}\")")), "{file} does not point to '{section}'");
+    let core = ["tests", "dquotes", "assort", "pack", "survey", "hex"].map(|p| (p, "Phase", "##"));
+    let sugar = ["braces", "calls", "sigils"].map(|p| (p, "Sugar", "###"));
+    for phases in [&core[..], &sugar[..]] {
+        for (k, (phase, kind, level)) in phases.iter().enumerate() {
+            let section = format!("{kind} {}: `{phase}`", k + 1);
+            assert!(doc.contains(&format!("
+{level} {section}
+")), "{DOC} has no section '{level} {section}'");
+            // A big phase is a folder, whose mod.rs holds the phase's comment.
+            let file = [format!("src/phases/{phase}.rs"), format!("src/phases/{phase}/mod.rs")]
+                .into_iter()
+                .find(|file| project().join(file).exists())
+                .unwrap_or_else(|| panic!("no source file for phase {phase}"));
+            let source = fs::read_to_string(project().join(&file)).expect("read the phase");
+            assert!(source.contains(&format!("(\"{section}\")")), "{file} does not point to '{section}'");
+        }
     }
 }
 
 /// The shell sessions of the README (fenced blocks after a line
 /// `<!-- session -->`): every `$ command` line is run, in order, in one bash
-/// process in a scratch directory where `target/release`, `scripts` and
-/// `init.linux` lead to this build, and the block must be exactly what the
-/// session prints (stdout and stderr together).
+/// process in a scratch directory where `target/release`, `scripts`,
+/// `init.linux` and `subx-apps` lead to this build, and the block must be
+/// exactly what the session prints (stdout and stderr together).
 #[test]
 fn the_readme_sessions_print_what_they_show() {
     let readme = fs::read_to_string(project().join("README.md")).expect("read README.md");
@@ -469,6 +491,7 @@ fn the_readme_sessions_print_what_they_show() {
         std::os::unix::fs::symlink(bin_dir(), dir.path().join("target/release")).expect("symlink");
         std::os::unix::fs::symlink(project().join("scripts"), dir.path().join("scripts")).expect("symlink");
         std::os::unix::fs::symlink(project().join("init.linux"), dir.path().join("init.linux")).expect("symlink");
+        std::os::unix::fs::symlink(project().join("subx-apps"), dir.path().join("subx-apps")).expect("symlink");
         let mut script = String::from("exec 2>&1\ns=0\n");
         for command in lines[open + 1..close].iter().filter_map(|l| l.strip_prefix("$ ")) {
             let quoted = command.replace('\'', r"'\''");

@@ -23,6 +23,9 @@
 //! );
 //! ```
 //!
+//! `docs/walkthrough.md` ("Sugar 1: `braces`") shows `braces` at work on a
+//! whole program, before `calls` and `sigils` take it on.
+//!
 //! The rules (`phases/braces.md` sections 3 and 6):
 //! - every input line gives one output line, so the line map is the
 //!   identity, label lines included (section 7, CONTRACT rule 4);

@@ -25,6 +25,9 @@
 //! );
 //! ```
 //!
+//! `docs/walkthrough.md` ("Sugar 2: `calls`") shows `calls` at work on a
+//! whole program, between `braces` and `sigils`.
+//!
 //! The rules (`phases/calls.md` sections 3 and 6):
 //! - an argument beginning with `%` or `*` is pushed with `ff 6/subop/push`,
 //!   any other with `68/push .../imm32` (C6); the adjustment is 4 bytes an

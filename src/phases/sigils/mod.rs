@@ -21,6 +21,9 @@
 //! );
 //! ```
 //!
+//! `docs/walkthrough.md` ("Sugar 3: `sigils`") shows `sigils` at work on a
+//! whole program, between `calls` and the core phases.
+//!
 //! The rules (`phases/sigils.md`; the CONTRACT's decisions 19 to 34):
 //! - every input line gives one output line ending in LF; any whitespace
 //!   separates words (decision 20); a word beginning with `#` drops the
