@@ -416,12 +416,9 @@ fn trim(text: &[u8]) -> &[u8] {
     &text[start..end]
 }
 
+/// `0x` and eight hex digits.
 fn push_address(out: &mut Vec<u8>, value: u32) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(b"0x");
-    for shift in (0..8).rev() {
-        out.push(DIGITS[((value >> (shift * 4)) & 0xf) as usize]);
-    }
+    crate::number::push_hex_0x8(out, u64::from(value));
 }
 
 /// The ELF's headers, as far as the listing needs them.

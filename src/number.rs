@@ -235,8 +235,28 @@ pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
 
 /// One byte's two lowercase hex digits.
 pub fn hex_digits(byte: u8) -> [u8; 2] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 0xf)]]
+    [HEX_DIGITS[usize::from(byte >> 4)], HEX_DIGITS[usize::from(byte & 0xf)]]
+}
+
+/// The sixteen lowercase hex digits.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `0x` and `n` in lowercase hex with at least eight digits
+/// (`0x0000002a`): how the sugar phases write block numbers and stack
+/// adjustments (`phases/braces.md` B7, `phases/calls.md` C7).
+///
+/// ```
+/// let mut out = Vec::new();
+/// subx::number::push_hex_0x8(&mut out, 0x1c);
+/// subx::number::push_hex_0x8(&mut out, 0x1_0000_0000);
+/// assert_eq!(out, b"0x0000001c0x100000000");
+/// ```
+pub fn push_hex_0x8(out: &mut Vec<u8>, n: u64) {
+    let digits = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(8);
+    out.extend_from_slice(b"0x");
+    for i in (0..digits).rev() {
+        out.push(HEX_DIGITS[((n >> (4 * i)) & 0xf) as usize]);
+    }
 }
 
 #[cfg(test)]
@@ -329,24 +349,5 @@ mod tests {
         out.clear();
         write_le_hex(&mut out, 0x1234, 2);
         assert_eq!(out, b"34 12");
-    }
-}
-
-/// Appends `0x` and `n` in lowercase hex with at least eight digits
-/// (`0x0000002a`): how the sugar phases write block numbers and stack
-/// adjustments (`phases/braces.md` B7, `phases/calls.md` C7).
-///
-/// ```
-/// let mut out = Vec::new();
-/// subx::number::push_hex_0x8(&mut out, 0x1c);
-/// subx::number::push_hex_0x8(&mut out, 0x1_0000_0000);
-/// assert_eq!(out, b"0x0000001c0x100000000");
-/// ```
-pub fn push_hex_0x8(out: &mut Vec<u8>, n: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digits = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(8);
-    out.extend_from_slice(b"0x");
-    for i in (0..digits).rev() {
-        out.push(DIGITS[((n >> (4 * i)) & 0xf) as usize]);
     }
 }

@@ -551,26 +551,6 @@ pub enum JumpKind {
     Short,
 }
 
-/// The opcodes that `pick` selects, spelt as messages list them:
-/// `["e8", "e9", "0f 8x"]`. The conditional jumps keep their condition in
-/// the low four bits of their (last) opcode byte, `7x` and `0f 8x`, and are
-/// listed as one family, after the other opcodes.
-pub fn spellings(pick: impl Fn(&Opcode) -> bool) -> Vec<String> {
-    let is_conditional_jump =
-        |o: &Opcode| o.jump_kind().is_some() && o.bytes.last().is_some_and(|&b| matches!(b >> 4, 0x7 | 0x8));
-    let picked = || OPCODES.iter().filter(|o| pick(o));
-    let mut spellings: Vec<String> = picked().filter(|o| !is_conditional_jump(o)).map(Opcode::spelling).collect();
-    for conditional in picked().filter(|o| is_conditional_jump(o)) {
-        let mut family = conditional.spelling();
-        family.pop();
-        family.push('x');
-        if !spellings.contains(&family) {
-            spellings.push(family);
-        }
-    }
-    spellings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,10 +628,10 @@ mod tests {
     fn the_jumps_are_the_opcodes_with_a_displacement_of_their_own() {
         let count = |kind| OPCODES.iter().filter(|o| o.jump_kind() == Some(kind)).count();
         assert_eq!((count(JumpKind::Near), count(JumpKind::Short)), (2 + 10, 1 + 10));
-        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Near)), ["e8", "e9", "0f 8x"]);
-        assert_eq!(spellings(|o| o.jump_kind() == Some(JumpKind::Short)), ["eb", "7x"]);
-        assert_eq!(spellings(Opcode::is_call), ["e8"]);
-        assert_eq!(spellings(|o| o.bytes[0] == 0x05 || o.bytes[0] == 0x0f), ["05", "0f af", "0f 8x"]);
+        assert_eq!(families(|o| o.jump_kind() == Some(JumpKind::Near)), ["e8", "e9", "0f 8x"]);
+        assert_eq!(families(|o| o.jump_kind() == Some(JumpKind::Short)), ["eb", "7x"]);
+        assert_eq!(families(Opcode::is_call), ["e8"]);
+        assert_eq!(families(|o| o.bytes[0] == 0x05 || o.bytes[0] == 0x0f), ["05", "0f af", "0f 8x"]);
         assert_eq!(lookup(&[0xff]).unwrap().jump_kind(), None, "ff calls through a ModR/M operand");
     }
 }

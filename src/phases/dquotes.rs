@@ -52,7 +52,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
-use crate::number::push_decimal;
+use crate::number::{push_decimal, push_hex_0x8, push_hex_byte};
 use crate::read::Blocks;
 use crate::words::{is_space, line_start, space_len, trim_space_end, word_len, LineStart, Word};
 
@@ -313,10 +313,8 @@ impl Entries {
         let out = &mut self.text;
         out.extend_from_slice(b"_string");
         push_decimal(out, number);
-        out.extend_from_slice(b":\n0x");
-        for shift in (0..8).rev() {
-            out.push(HEX_DIGITS[((length as u64 >> (shift * 4)) & 0xf) as usize]);
-        }
+        out.extend_from_slice(b":\n");
+        push_hex_0x8(out, length as u64);
         out.extend_from_slice(b"/imm32 ");
         let mut count = 0;
         let mut bytes = quoted.iter();
@@ -329,7 +327,7 @@ impl Entries {
                 },
                 _ => b,
             };
-            out.extend_from_slice(&[HEX_DIGITS[usize::from(byte >> 4)], HEX_DIGITS[usize::from(byte & 0xf)]]);
+            push_hex_byte(out, byte);
             if byte.is_ascii_alphanumeric() {
                 out.extend_from_slice(&[b'/', byte]);
             }
@@ -349,7 +347,6 @@ impl Entries {
     }
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 
 /// The literals' entries, one group per segment in order of first mention;

@@ -14,7 +14,7 @@ use bstr::ByteSlice;
 
 use crate::error::{printable, Error};
 use crate::number::NumberError;
-use crate::opcodes::{self, Opcode, Operand, RegField, Tail, TWO_BYTE_PREFIX};
+use crate::opcodes::{self, JumpKind, Opcode, Operand, RegField, Tail, TWO_BYTE_PREFIX};
 use crate::words::{instruction_text, instruction_words, is_label_definition, offset_in, Word};
 
 use super::careful::{hex_byte_word, Operands};
@@ -252,7 +252,7 @@ pub(super) fn not_permitted(ins: &Instruction<'_>, opcode: &Opcode, first: &[u8]
         _ => {
             let mut m = format!("{name} takes {}, but '{word}' was given", operands_phrase(opcode));
             if op == Operand::Disp32 && opcode.tail == Tail::Disp8 {
-                let jumps = opcodes::families(|o| o.tail == Tail::Disp32 && o.name.starts_with("jump"));
+                let jumps = opcodes::families(|o| o.jump_kind() == Some(JumpKind::Near) && !o.is_call());
                 m.push_str(&format!(" (use {} for a 32-bit jump)", jumps.join(" or ")));
             }
             m

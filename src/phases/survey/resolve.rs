@@ -274,13 +274,13 @@ fn message(misuse: Misuse, name: &[u8], operand: Operand, data_label: impl FnOnc
 /// The calls and jumps of `kind` as the opcode table spells them:
 /// `e8, e9, 0f 8x`.
 fn calls_and_jumps(kind: JumpKind) -> String {
-    opcodes::spellings(|o| o.jump_kind() == Some(kind)).join(", ")
+    opcodes::families(|o| o.jump_kind() == Some(kind)).join(", ")
 }
 
 /// The jumps of `kind`, without the call, joined by `separator`:
 /// `e9 or 0f 8x`.
 fn jumps_only(kind: JumpKind, separator: &str) -> String {
-    opcodes::spellings(|o| o.jump_kind() == Some(kind) && !o.is_call()).join(separator)
+    opcodes::families(|o| o.jump_kind() == Some(kind) && !o.is_call()).join(separator)
 }
 
 fn signed_hex(value: i64) -> String {
