@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::assort;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "assort", help: assort::help, run: assort::run })
+    cli::main(&cli::Phase { name: "assort", help: assort::help, run: assort::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::braces;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "braces", help: braces::help, run: braces::run })
+    cli::main(&cli::Phase { name: "braces", help: braces::help, run: braces::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::calls;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "calls", help: calls::help, run: calls::run })
+    cli::main(&cli::Phase { name: "calls", help: calls::help, run: calls::run, side_output: None })
 }

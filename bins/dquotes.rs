@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::dquotes;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "dquotes", help: dquotes::help, run: dquotes::run })
+    cli::main(&cli::Phase { name: "dquotes", help: dquotes::help, run: dquotes::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::hex;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "hex", help: hex::help, run: hex::run })
+    cli::main(&cli::Phase { name: "hex", help: hex::help, run: hex::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::pack;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "pack", help: pack::help, run: pack::run })
+    cli::main(&cli::Phase { name: "pack", help: pack::help, run: pack::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::sigils;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "sigils", help: sigils::help, run: sigils::run })
+    cli::main(&cli::Phase { name: "sigils", help: sigils::help, run: sigils::run, side_output: None })
 }

@@ -6,5 +6,5 @@ use subx::cli;
 use subx::phases::tests;
 
 fn main() -> ExitCode {
-    cli::main(&cli::Phase { name: "tests", help: tests::help, run: tests::run })
+    cli::main(&cli::Phase { name: "tests", help: tests::help, run: tests::run, side_output: None })
 }

@@ -32,6 +32,17 @@ pub struct Phase {
     pub help: fn() -> String,
     /// The phase itself.
     pub run: RunFn,
+    /// A second output that the phase can also write, to a file, when
+    /// asked (`survey --labels FILE`).
+    pub side_output: Option<SideOutput>,
+}
+
+/// A phase's second output: its option, what it holds (for `--help`), and
+/// the phase run with it.
+pub struct SideOutput {
+    pub option: &'static str,
+    pub help: &'static str,
+    pub run: fn(&mut dyn BufRead, &mut dyn Write, &mut LineMap, Option<&mut dyn Write>) -> Result<(), Error>,
 }
 
 const IO_BUFFER: usize = 1 << 17;
@@ -87,8 +98,22 @@ pub fn main(phase: &Phase) -> ExitCode {
     }
     let mut input = BufReader::with_capacity(IO_BUFFER, stdin);
     let mut output = BufWriter::with_capacity(IO_BUFFER, Tee { out: stdout, copy });
-    let result = (phase.run)(&mut input, &mut output, &mut line_map)
-        .and_then(|()| output.flush().map_err(Error::from));
+    let result = match (&phase.side_output, &options.side) {
+        (Some(side), Some(path)) => match File::create(path) {
+            Ok(file) => {
+                let mut side_file = BufWriter::with_capacity(IO_BUFFER, file);
+                (side.run)(&mut input, &mut output, &mut line_map, Some(&mut side_file)).and_then(|()| {
+                    side_file.flush().map_err(|e| Error::from(TeeFile::error(path, e)))
+                })
+            }
+            Err(e) => {
+                eprintln!("{}: cannot write '{}': {}", phase.name, path.display(), crate::error::io_reason(&e));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        _ => (phase.run)(&mut input, &mut output, &mut line_map),
+    }
+    .and_then(|()| output.flush().map_err(Error::from));
     let map_result = line_map.finish();
     match result {
         Ok(()) => match map_result {
@@ -166,11 +191,14 @@ struct Options {
     line_map: Option<PathBuf>,
     /// `--tee FILE`.
     tee: Option<PathBuf>,
+    /// The phase's side output, if it has one and it was asked for.
+    side: Option<PathBuf>,
 }
 
 /// `Ok(None)`: help or version was printed, nothing more to do.
 fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<Options>, String> {
-    let mut options = Options { line_map: None, tee: None };
+    let mut options = Options { line_map: None, tee: None, side: None };
+    let side = phase.side_output.as_ref().map_or("", |s| s.option);
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let text = arg.to_string_lossy();
@@ -183,13 +211,16 @@ fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<Options>, Strin
                 println!("{} (subx) {}", phase.name, env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            "--line-map" | "--tee" => {
+            option if option == "--line-map" || option == "--tee" || (option == side && !side.is_empty()) => {
                 let path = rest.next().ok_or_else(|| format!("option '{text}' needs a file name"))?;
-                options.set(&text, PathBuf::from(path));
+                options.set(option, side, PathBuf::from(path));
             }
             other => match other.split_once('=') {
-                Some((name @ ("--line-map" | "--tee"), path)) if !path.is_empty() => {
-                    options.set(name, PathBuf::from(path));
+                Some((name, path))
+                    if (name == "--line-map" || name == "--tee" || (name == side && !side.is_empty()))
+                        && !path.is_empty() =>
+                {
+                    options.set(name, side, PathBuf::from(path));
                 }
                 _ => return Err(format!("unexpected argument '{other}'; the input comes on stdin")),
             },
@@ -199,10 +230,12 @@ fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<Options>, Strin
 }
 
 impl Options {
-    fn set(&mut self, option: &str, path: PathBuf) {
+    fn set(&mut self, option: &str, side: &str, path: PathBuf) {
         match option {
             "--tee" => self.tee = Some(path),
-            _ => self.line_map = Some(path),
+            "--line-map" => self.line_map = Some(path),
+            _ if option == side => self.side = Some(path),
+            _ => {}
         }
     }
 }
@@ -246,12 +279,17 @@ impl<W: Write> Write for Tee<W> {
 
 /// The phase's own help followed by what every phase shares.
 pub fn full_help(phase: &Phase) -> String {
+    let side = match &phase.side_output {
+        Some(side) => format!("  {:<16} {}\n", format!("{} FILE", side.option), side.help),
+        None => String::new(),
+    };
     format!(
         "{}\n\
          Options:\n  \
            --line-map FILE  also write, to FILE, which input line each output line\n                   \
                             came from (runs of 'OUT IN COUNT'; scripts/ntranslate uses it)\n  \
-           --tee FILE       also write the output to FILE (as '| tee FILE' would)\n  \
+           --tee FILE       also write the output to FILE (as '| tee FILE' would)\n\
+         {side}  \
            -h, --help       print this help\n  \
            -V, --version    print the version\n\
          \n\

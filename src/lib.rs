@@ -51,5 +51,6 @@ pub mod toolbox;
 #[cfg(test)]
 pub(crate) mod test_rng;
 pub mod words;
+pub mod write_behind;
 
 pub use error::Error;

@@ -28,23 +28,22 @@
 use std::io::{self, Write};
 
 use crate::line_map::{Map, Origin};
-use crate::sha256::{sha256, to_hex};
 
-/// A segment as `survey --labels` lists it: name, address, size in memory.
+/// A segment as `survey --labels` lists it: its name and address.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentName {
-    pub name: Vec<u8>,
+pub struct SegmentName<'t> {
+    pub name: &'t [u8],
     pub address: u32,
 }
 
 /// A label as `survey --labels` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LabelDef {
+pub struct LabelDef<'t> {
     pub address: u32,
-    pub segment: Vec<u8>,
+    pub segment: &'t [u8],
     /// The line of `survey`'s input that defines it.
     pub line: u64,
-    pub name: Vec<u8>,
+    pub name: &'t [u8],
 }
 
 /// What `survey --labels` wrote: its segments in order, then its labels in
@@ -56,27 +55,29 @@ pub struct LabelDef {
 /// 0x09000054 code 3 Entry
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SurveyLabels {
-    pub segments: Vec<SegmentName>,
-    pub labels: Vec<LabelDef>,
+pub struct SurveyLabels<'t> {
+    pub segments: Vec<SegmentName<'t>>,
+    pub labels: Vec<LabelDef<'t>>,
 }
 
-impl SurveyLabels {
+impl<'t> SurveyLabels<'t> {
     /// Reads survey's list; lines it does not understand are skipped.
-    pub fn parse(text: &[u8]) -> SurveyLabels {
+    pub fn parse(text: &'t [u8]) -> SurveyLabels<'t> {
         let mut list = SurveyLabels::default();
         for line in text.split(|&b| b == b'\n') {
-            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).collect();
-            match fields[..] {
-                [b"==", name, address] => {
-                    if let Some(address) = hex_number(address) {
-                        list.segments.push(SegmentName { name: name.to_vec(), address });
+            let mut fields = line.splitn(4, |&b| b == b' ');
+            let (Some(first), Some(second), Some(third)) = (fields.next(), fields.next(), fields.next()) else {
+                continue;
+            };
+            match (first, fields.next()) {
+                (b"==", None) => {
+                    if let Some(address) = hex_number(third) {
+                        list.segments.push(SegmentName { name: second, address });
                     }
                 }
-                [address, segment, line, name] => {
-                    let line = std::str::from_utf8(line).ok().and_then(|l| l.parse().ok());
-                    if let (Some(address), Some(line)) = (hex_number(address), line) {
-                        list.labels.push(LabelDef { address, segment: segment.to_vec(), line, name: name.to_vec() });
+                (address, Some(name)) => {
+                    if let (Some(address), Some(line)) = (hex_number(address), decimal_number(third)) {
+                        list.labels.push(LabelDef { address, segment: second, line, name });
                     }
                 }
                 _ => {}
@@ -86,8 +87,19 @@ impl SurveyLabels {
     }
 }
 
+fn decimal_number(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
 fn hex_number(text: &[u8]) -> Option<u32> {
-    u32::from_str_radix(std::str::from_utf8(text.strip_prefix(b"0x")?).ok()?, 16).ok()
+    let digits = text.strip_prefix(b"0x")?;
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, &d| Some(n << 4 | (d as char).to_digit(16)?))
 }
 
 /// The source files as the first phase read them, one after another.
@@ -129,27 +141,29 @@ pub struct Inputs<'a> {
     /// The ELF's file name as shown in the maps' first lines.
     pub elf_name: &'a str,
     pub elf: &'a [u8],
+    /// Its SHA-256, as 64 hex digits.
+    pub elf_sha256: String,
     /// The phases in pipeline order, `survey` last.
     pub phases: Vec<Phase<'a>>,
-    /// What `survey` wrote.
-    pub survey_output: &'a [u8],
-    pub labels: SurveyLabels,
+    /// What `survey` wrote, read a block of lines at a time.
+    pub survey_output: &'a dyn Fn() -> io::Result<Box<dyn io::BufRead + 'a>>,
+    pub labels: SurveyLabels<'a>,
     pub sources: Sources<'a>,
 }
 
 /// Writes `a.labels`.
 pub fn write_labels(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# subx labels of {} sha256 {}", inputs.elf_name, to_hex(&sha256(inputs.elf)))?;
-    let mut labels: Vec<&LabelDef> = inputs.labels.labels.iter().collect();
+    writeln!(out, "# subx labels of {} sha256 {}", inputs.elf_name, inputs.elf_sha256)?;
+    let mut labels: Vec<&LabelDef<'_>> = inputs.labels.labels.iter().collect();
     labels.sort_by_key(|l| l.address); // stable: definition order at one address
     let mut line = Vec::new();
     for label in labels {
         line.clear();
         push_address(&mut line, label.address);
         line.push(b'\t');
-        line.extend_from_slice(&label.segment);
+        line.extend_from_slice(label.segment);
         line.push(b'\t');
-        line.extend_from_slice(&label.name);
+        line.extend_from_slice(label.name);
         line.push(b'\n');
         out.write_all(&line)?;
     }
@@ -158,7 +172,7 @@ pub fn write_labels(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> 
 
 /// Writes `a.map`, the listing.
 pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# subx map of {} sha256 {}", inputs.elf_name, to_hex(&sha256(inputs.elf)))?;
+    writeln!(out, "# subx map of {} sha256 {}", inputs.elf_name, inputs.elf_sha256)?;
     let Some(elf) = Elf::read(inputs.elf) else {
         return Ok(()); // not an ELF of ours: nothing more to say
     };
@@ -173,50 +187,53 @@ pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
     // survey's order of segments) and address: each is listed before the
     // first byte at or after its address in its segment, or at its
     // segment's end.
-    let segment_index = |label: &LabelDef| inputs.labels.segments.iter().position(|s| s.name == label.segment);
-    let mut labels: Vec<(usize, &LabelDef)> =
+    let segment_index = |label: &LabelDef<'_>| inputs.labels.segments.iter().position(|s| s.name == label.segment);
+    let mut labels: Vec<(usize, &LabelDef<'_>)> =
         inputs.labels.labels.iter().map(|l| (segment_index(l).unwrap_or(usize::MAX), l)).collect();
     labels.sort_by_key(|&(segment, label)| (segment, label.address));
     let mut next_label = 0;
 
-    let body = inputs.survey_output;
     let mut offset = elf.body_offset();
     let mut line_number = 0u64;
-    for line in body.split_inclusive(|&b| b == b'\n') {
-        line_number += 1;
-        if line_number <= 1 + elf.program_headers.len() as u64 {
-            continue; // the headers, listed field by field above
-        }
-        let bytes = trim(line);
-        let count = (bytes.len() + 1) / 3;
-        if count == 0 {
-            continue;
-        }
-        let segment = elf.segment_at_offset(offset).unwrap_or(usize::MAX);
-        let address = elf.address_of(offset);
-        while let Some(&(label_segment, label)) = labels.get(next_label) {
-            let due = label_segment < segment || (label_segment == segment && Some(label.address) <= address);
-            if !due {
-                break;
+    let mut reader = (inputs.survey_output)()?;
+    let mut blocks = crate::read::Blocks::new(&mut *reader);
+    while let Some(block) = blocks.next_block()? {
+        for line in crate::read::lines(block) {
+            line_number += 1;
+            if line_number <= 1 + elf.program_headers.len() as u64 {
+                continue; // the headers, listed field by field above
             }
-            label_line(&elf, label, &mut tracer, &mut buffer);
-            next_label += 1;
-        }
-        push_address(&mut buffer, offset);
-        buffer.push(b'\t');
-        match address {
-            Some(a) => push_address(&mut buffer, a),
-            None => buffer.push(b'-'),
-        }
-        buffer.push(b'\t');
-        buffer.extend_from_slice(bytes);
-        buffer.push(b'\t');
-        tracer.place_and_text(survey, line_number, &mut buffer);
-        buffer.push(b'\n');
-        offset += count as u32;
-        if buffer.len() >= 1 << 16 {
-            out.write_all(&buffer)?;
-            buffer.clear();
+            let bytes = trim(line);
+            let count = (bytes.len() + 1) / 3;
+            if count == 0 {
+                continue;
+            }
+            let segment = elf.segment_at_offset(offset).unwrap_or(usize::MAX);
+            let address = elf.address_of(offset);
+            while let Some(&(label_segment, label)) = labels.get(next_label) {
+                let due = label_segment < segment || (label_segment == segment && Some(label.address) <= address);
+                if !due {
+                    break;
+                }
+                label_line(&elf, label, &mut tracer, &mut buffer);
+                next_label += 1;
+            }
+            push_address(&mut buffer, offset);
+            buffer.push(b'\t');
+            match address {
+                Some(a) => push_address(&mut buffer, a),
+                None => buffer.push(b'-'),
+            }
+            buffer.push(b'\t');
+            buffer.extend_from_slice(bytes);
+            buffer.push(b'\t');
+            tracer.place_and_text(survey, line_number, &mut buffer);
+            buffer.push(b'\n');
+            offset += count as u32;
+            if buffer.len() >= 1 << 16 {
+                out.write_all(&buffer)?;
+                buffer.clear();
+            }
         }
     }
     for &(_, label) in &labels[next_label..] {
@@ -235,7 +252,7 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
     let Some(elf) = Elf::read(inputs.elf) else { return info };
     info.entry = u32_at(inputs.elf, 24).unwrap_or(0);
     for (i, p) in elf.program_headers.iter().enumerate() {
-        let name = inputs.labels.segments.get(i).map_or_else(|| format!("segment{i}"), |s| String::from_utf8_lossy(&s.name).into_owned());
+        let name = inputs.labels.segments.get(i).map_or_else(|| format!("segment{i}"), |s| String::from_utf8_lossy(s.name).into_owned());
         info.segments.push(Segment {
             name,
             address: p.p_vaddr,
@@ -246,41 +263,47 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
     }
     for label in &inputs.labels.labels {
         if let Some(segment) = inputs.labels.segments.iter().position(|s| s.name == label.segment) {
-            let name = String::from_utf8_lossy(&label.name).into_owned();
+            let name = String::from_utf8_lossy(label.name).into_owned();
             info.labels.push(Label { name, address: label.address, segment });
         }
     }
     let mut tracer = Tracer::new(inputs);
     let survey = inputs.phases.len() - 1;
     let mut offset = elf.body_offset();
-    for (i, line) in inputs.survey_output.split_inclusive(|&b| b == b'\n').enumerate() {
-        let line_number = i as u64 + 1;
-        if line_number <= 1 + elf.program_headers.len() as u64 {
-            continue;
-        }
-        let count = (trim(line).len() + 1) / 3;
-        if count == 0 {
-            continue;
-        }
-        let executable = elf.segment_at_offset(offset).is_some_and(|s| elf.program_headers[s].p_flags & 1 != 0);
-        if let (true, Some(address)) = (executable, elf.address_of(offset)) {
-            if let Some((file, line)) = tracer.source_line(survey, line_number).and_then(|l| inputs.sources.locate(l)) {
-                info.rows.push(Row { address, file, line });
+    let mut line_number = 0u64;
+    let Ok(mut reader) = (inputs.survey_output)() else { return info };
+    let mut blocks = crate::read::Blocks::new(&mut *reader);
+    while let Ok(Some(block)) = blocks.next_block() {
+        for line in crate::read::lines(block) {
+            line_number += 1;
+            if line_number <= 1 + elf.program_headers.len() as u64 {
+                continue;
             }
+            let count = (trim(line).len() + 1) / 3;
+            if count == 0 {
+                continue;
+            }
+            let executable = elf.segment_at_offset(offset).is_some_and(|s| elf.program_headers[s].p_flags & 1 != 0);
+            if let (true, Some(address)) = (executable, elf.address_of(offset)) {
+                let source = tracer.source_line(survey, line_number).and_then(|l| inputs.sources.locate(l));
+                if let Some((file, line)) = source {
+                    info.rows.push(Row { address, file, line });
+                }
+            }
+            offset += count as u32;
         }
-        offset += count as u32;
     }
     info
 }
 
 /// The listing line of a label definition: no bytes.
-fn label_line(elf: &Elf, label: &LabelDef, tracer: &mut Tracer<'_, '_>, out: &mut Vec<u8>) {
+fn label_line(elf: &Elf, label: &LabelDef<'_>, tracer: &mut Tracer<'_, '_>, out: &mut Vec<u8>) {
     push_address(out, elf.offset_of(label.address).unwrap_or(0));
     out.push(b'\t');
     push_address(out, label.address);
     out.extend_from_slice(b"\t\t");
     // survey's input line: follow it back from survey's input.
-    tracer.place_and_text(tracer.inputs.phases.len() - 2, label.line, out);
+    tracer.place_and_text_of(tracer.inputs.phases.len() - 2, label.line, Some(&label.name), out);
     out.push(b'\n');
 }
 
@@ -332,6 +355,13 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     /// Writes `WHERE\tTEXT` for output line `line` of phase `k`.
     fn place_and_text(&mut self, k: usize, line: u64, out: &mut Vec<u8>) {
+        self.place_and_text_of(k, line, None, out);
+    }
+
+    /// The same, for the definition of `label` when it is one: a label that
+    /// a phase made up is shown as its definition, not as the text of the
+    /// line it was made for.
+    fn place_and_text_of(&mut self, k: usize, line: u64, label: Option<&[u8]>, out: &mut Vec<u8>) {
         let mut line = line;
         let mut generated_by: Option<usize> = None;
         for phase in (0..=k).rev() {
@@ -345,8 +375,13 @@ impl<'i, 'a> Tracer<'i, 'a> {
                     out.extend_from_slice(b"(generated by ");
                     out.extend_from_slice(self.inputs.phases[phase].name.as_bytes());
                     out.extend_from_slice(b")\t");
-                    let text = self.phase_line(phase, line);
-                    out.extend_from_slice(trim(text));
+                    match label {
+                        Some(name) => push_definition(out, name),
+                        None => {
+                            let text = self.phase_line(phase, line);
+                            out.extend_from_slice(trim(text));
+                        }
+                    }
                     return;
                 }
             }
@@ -358,8 +393,10 @@ impl<'i, 'a> Tracer<'i, 'a> {
             out.push(b')');
         }
         out.push(b'\t');
-        let text = nth_line(self.inputs.sources.text, &self.source_lines, line);
-        out.extend_from_slice(trim(text));
+        match (label, generated_by) {
+            (Some(name), Some(_)) => push_definition(out, name),
+            _ => out.extend_from_slice(trim(nth_line(self.inputs.sources.text, &self.source_lines, line))),
+        }
     }
 
     /// The source line that output line `line` of phase `k` came from or
@@ -392,6 +429,12 @@ impl<'i, 'a> Tracer<'i, 'a> {
     }
 }
 
+/// `NAME:`, a label's definition.
+fn push_definition(out: &mut Vec<u8>, name: &[u8]) {
+    out.extend_from_slice(name);
+    out.push(b':');
+}
+
 /// Where each line of `text` starts.
 fn line_starts(text: &[u8]) -> Vec<usize> {
     let mut starts = Vec::with_capacity(text.len() / 32 + 1);
@@ -418,7 +461,10 @@ fn trim(text: &[u8]) -> &[u8] {
 
 /// `0x` and eight hex digits.
 fn push_address(out: &mut Vec<u8>, value: u32) {
-    crate::number::push_hex_0x8(out, u64::from(value));
+    out.extend_from_slice(b"0x");
+    for byte in value.to_be_bytes() {
+        crate::number::push_hex_byte(out, byte);
+    }
 }
 
 /// The ELF's headers, as far as the listing needs them.
@@ -507,9 +553,9 @@ impl<'e> Elf<'e> {
     fn header_lines(&self, inputs: &Inputs<'_>, out: &mut Vec<u8>) {
         let b = self.bytes;
         let entry = u32_at(b, 24).unwrap_or(0);
-        let entry_name = inputs.labels.labels.iter().find(|l| l.address == entry).map(|l| l.name.clone());
+        let entry_name = inputs.labels.labels.iter().find(|l| l.address == entry).map(|l| l.name);
         let entry_text = match entry_name {
-            Some(name) => format!("e_entry = {entry:#010x} ({})", String::from_utf8_lossy(&name)),
+            Some(name) => format!("e_entry = {entry:#010x} ({})", String::from_utf8_lossy(name)),
             None => format!("e_entry = {entry:#010x}"),
         };
         let fields: [(u32, u32, String); 14] = [
@@ -534,7 +580,7 @@ impl<'e> Elf<'e> {
         for (i, p) in self.program_headers.iter().enumerate() {
             let name = inputs.labels.segments.iter().find(|s| s.address == p.p_vaddr).map_or_else(
                 || format!("program header {i}"),
-                |s| format!("program header {i} ({})", String::from_utf8_lossy(&s.name)),
+                |s| format!("program header {i} ({})", String::from_utf8_lossy(s.name)),
             );
             let flags = [(4, 'r'), (2, 'w'), (1, 'x')]
                 .iter()

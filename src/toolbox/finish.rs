@@ -44,6 +44,7 @@ use std::process::ExitCode;
 
 use crate::error::io_reason;
 use crate::line_map;
+use crate::write_behind::WriteBehind;
 use crate::{debug_info, listing};
 
 /// Exit status of a failed translation.
@@ -320,8 +321,14 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     let read = |name: &str| fs::read(run.work.join(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)));
     let elf = read("elf")?;
     let survey_labels = read("labels")?;
-    let survey_output = read("survey")?;
-    let source = read("source")?;
+    // The sources' text: `tests` copies its input line for line before
+    // its run-tests, so its output will do; a sugared program's sources
+    // are copied by subx feed.
+    let source = if run.phases.first().is_some_and(|p| p == "tests") { read("tests")? } else { read("source")? };
+    let survey_path = run.work.join("survey");
+    let survey_output = move || -> io::Result<Box<dyn io::BufRead>> {
+        Ok(Box::new(io::BufReader::with_capacity(1 << 17, fs::File::open(&survey_path)?)))
+    };
     let counts: Vec<u64> = String::from_utf8_lossy(&read("lines")?).split_whitespace().filter_map(|n| n.parse().ok()).collect();
     let survey = run.phases.iter().position(|p| p == "survey").ok_or("no survey phase")?;
     let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
@@ -343,6 +350,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     let elf_name = run.out.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let inputs = listing::Inputs {
         elf_name: &elf_name,
+        elf_sha256: crate::sha256::to_hex(&crate::sha256::sha256(&elf)),
         elf: &elf,
         phases,
         survey_output: &survey_output,
@@ -357,7 +365,12 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     };
     if run.maps {
         write("labels.out", &|out| listing::write_labels(&inputs, out))?;
-        write("map.out", &|out| listing::write_map(&inputs, out))?;
+        // The listing is large: its bytes are written on a second core.
+        let cannot = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
+        let file = fs::File::create(run.work.join("map.out")).map_err(cannot)?;
+        let mut out = WriteBehind::new(file);
+        listing::write_map(&inputs, &mut out).map_err(cannot)?;
+        out.finish().map_err(cannot)?;
     }
     if run.debug {
         let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();

@@ -157,6 +157,14 @@ impl Labels {
         Label { segment: slot.segment as usize, offset: u64::from(slot.offset) }
     }
 
+    /// Every label with its name and the line of its definition, in the
+    /// order they were defined (for `survey --labels`).
+    pub fn all(&self) -> Vec<(&[u8], Label, u64)> {
+        let mut used: Vec<usize> = (0..self.slots.len()).filter(|&i| !self.slots[i].is_free()).collect();
+        used.sort_by_key(|&i| self.slots[i].name_at);
+        used.into_iter().map(|i| (&self.names[self.slots[i].name_range()], self.label_at(i), self.line_at(i))).collect()
+    }
+
     /// Defines `name` (see `can_hold`) as `label`, at input line `line`;
     /// returns its earlier definition and line, which `label` replaces, if
     /// there was one (as `HashMap::insert` does).
@@ -279,6 +287,16 @@ mod tests {
             }
         }
         assert_eq!(table.count, plain.len());
+    }
+
+    #[test]
+    fn all_lists_the_labels_in_the_order_they_were_defined() {
+        let mut table = Labels::with_capacity(1);
+        for (i, name) in ["b", "a", "c", "a2"].iter().enumerate() {
+            table.insert(name.as_bytes(), Label { segment: i % 2, offset: i as u64 }, 10 + i as u64);
+        }
+        let all: Vec<(&[u8], usize, u64, u64)> = table.all().into_iter().map(|(n, l, line)| (n, l.segment, l.offset, line)).collect();
+        assert_eq!(all, [(&b"b"[..], 0, 0, 10), (b"a", 1, 1, 11), (b"c", 0, 2, 12), (b"a2", 1, 3, 13)]);
     }
 
     #[test]

@@ -75,7 +75,7 @@ mod resolve;
 mod segments;
 
 use std::fmt;
-use std::io::{BufRead, Write};
+use std::io::{self, BufRead, Write};
 
 use crate::error::{line_ref, printable, Error};
 use crate::line_map::{LineMap, Runs};
@@ -107,6 +107,33 @@ pub fn help() -> String {
 
 /// Lays out and translates all of `input`.
 pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineMap) -> Result<(), Error> {
+    run_with_labels(input, output, line_map, None)
+}
+
+/// [`run`], and with `labels`, also a list of the segments and labels
+/// there (`survey --labels FILE`), from which `subx finish` writes the
+/// maps next to the ELF (`src/listing.rs`): first each segment in order,
+/// `== NAME ADDRESS`, then each label in the order of its definition,
+/// `ADDRESS SEGMENT LINE NAME` (`LINE` the definition's line of the input).
+///
+/// ```
+/// use subx::phases::survey;
+/// use subx::line_map::LineMap;
+/// let program = b"== code 0x09000000\nEntry:\nbb 2a 00 00 00\nf:\nc3\n== data 0x0a000000\nX:\n2a\n";
+/// let (mut out, mut labels) = (Vec::new(), Vec::new());
+/// survey::run_with_labels(&mut &program[..], &mut out, &mut LineMap::off(), Some(&mut labels)).unwrap();
+/// assert_eq!(
+///     String::from_utf8(labels).unwrap(),
+///     "== code 0x09000074\n== data 0x0a00007a\n\
+///      0x09000074 code 2 Entry\n0x09000079 code 4 f\n0x0a00007a data 7 X\n"
+/// );
+/// ```
+pub fn run_with_labels(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    line_map: &mut LineMap,
+    labels: Option<&mut dyn Write>,
+) -> Result<(), Error> {
     let mut text = Vec::new();
     input.read_to_end(&mut text)?;
     let mut body = Body::with_capacity(text.len(), line_map.is_on());
@@ -127,6 +154,9 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
     }
     output.write_all(&headers)?;
     output.write_all(&body.hex)?;
+    if let Some(labels) = labels {
+        layout.write_labels(labels)?;
+    }
     Ok(())
 }
 
@@ -161,6 +191,36 @@ struct Hole<'a> {
     end: u64,
     /// What its line is: a call or jump, another code line, or data.
     line: LineKind,
+}
+
+impl Layout<'_> {
+    /// What `--labels` writes (see [`run_with_labels`]).
+    fn write_labels(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut text = Vec::new();
+        for segment in self.segments.iter() {
+            text.extend_from_slice(b"== ");
+            text.extend_from_slice(segment.name);
+            text.push(b' ');
+            number::push_hex_0x8(&mut text, u64::from(segment.address));
+            text.push(b'\n');
+        }
+        for (name, label, line) in self.labels.all() {
+            let Some(segment) = self.segments.get(label.segment) else { continue };
+            number::push_hex_0x8(&mut text, u64::from(segment.address.wrapping_add(label.offset as u32)));
+            text.push(b' ');
+            text.extend_from_slice(segment.name);
+            text.push(b' ');
+            number::push_decimal(&mut text, line);
+            text.push(b' ');
+            text.extend_from_slice(name);
+            text.push(b'\n');
+            if text.len() >= 1 << 16 {
+                out.write_all(&text)?;
+                text.clear();
+            }
+        }
+        out.write_all(&text)
+    }
 }
 
 impl<'a> Layout<'a> {
