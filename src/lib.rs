@@ -42,6 +42,7 @@ pub mod debug_info;
 pub mod error;
 pub mod line_map;
 pub mod listing;
+pub mod literals;
 pub mod number;
 pub mod opcodes;
 pub mod phases;

@@ -416,3 +416,16 @@ fn two_runs_at_once_leave_the_files_of_one_of_them() {
     let out = bash_in(dir.path(), script);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{}", stderr(&out));
 }
+
+#[test]
+fn messages_show_string_literals_as_written_and_advice_that_is_valid() {
+    let code = CODE.replace("Entry:\n", "Entry:\n  68/push  \"abc\"\n");
+    let dir = project(&[("a.subx", &format!("{code}{DATA}"))]);
+    let err = stderr(&ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]));
+    assert!(err.starts_with("a.subx:3: error: string literal \"abc\" has no operand type, in '68/push \"abc\"'"), "{err}");
+    assert!(err.contains("did you mean '\"abc\"/imm32'?") && !err.contains("_string"), "{err}");
+    let dir = project(&[("a.subx", &format!("{CODE}x/y:\n{DATA}"))]);
+    let err = stderr(&ntranslate(dir.path(), &["-o", "prog.elf", "a.subx"]));
+    assert!(err.starts_with("a.subx:6: error: 'x/y:': a label's name may not hold a '/'"), "{err}");
+    assert!(err.contains("such as 'x:'") && !err.contains("x/y::"), "{err}");
+}

@@ -45,7 +45,7 @@ use std::process::ExitCode;
 use crate::error::io_reason;
 use crate::line_map;
 use crate::write_behind::WriteBehind;
-use crate::{debug_info, listing};
+use crate::{debug_info, listing, literals};
 
 /// Exit status of a failed translation.
 const EXIT_FAILED: u8 = 1;
@@ -174,7 +174,7 @@ fn phase_failure(run: &Run, k: usize, code: i32) -> String {
             }
         }
     }
-    let mut message = match first.strip_prefix(&prefix) {
+    let message = match first.strip_prefix(&prefix) {
         None if first.is_empty() => format!(
             "{}: error: phase '{phase}' failed (exit status {code}) without a message",
             run.last_source()
@@ -195,9 +195,51 @@ fn phase_failure(run: &Run, k: usize, code: i32) -> String {
             },
         },
     };
+    let mut message = name_literals(run, &message);
     message.push('\n');
     message.push_str(&rest);
     message
+}
+
+/// `message` with each label that `dquotes` gave a string literal
+/// (`_string1`) shown as the literal as written (`"hi"`, or `string
+/// literal "hi"` where the label stood alone in quotes), read from
+/// `dquotes`' output.
+fn name_literals(run: &Run, message: &str) -> String {
+    if !message.contains("_string") {
+        return message.to_string();
+    }
+    let Ok(dquotes) = fs::read(run.work.join("dquotes")) else { return message.to_string() };
+    let mut shown = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("_string") {
+        let digits = rest[at + 7..].bytes().take_while(u8::is_ascii_digit).count();
+        let name = &rest[at..at + 7 + digits];
+        let glued = rest[..at].chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || "_-$?".contains(c))
+            || rest[at + name.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let literal = (!glued && digits > 0)
+            .then(|| literals::string_literal(&dquotes, name.as_bytes()))
+            .flatten();
+        match literal {
+            Some(literal) if rest[..at].ends_with('\'') && rest[at + name.len()..].starts_with('\'') => {
+                shown.push_str(&rest[..at - 1]);
+                shown.push_str("string literal ");
+                shown.push_str(&literal);
+                rest = &rest[at + name.len() + 1..];
+            }
+            Some(literal) => {
+                shown.push_str(&rest[..at]);
+                shown.push_str(&literal);
+                rest = &rest[at + name.len()..];
+            }
+            None => {
+                shown.push_str(&rest[..at + name.len()]);
+                rest = &rest[at + name.len()..];
+            }
+        }
+    }
+    shown.push_str(rest);
+    shown
 }
 
 /// `line N: MESSAGE` → (N, MESSAGE).
@@ -502,6 +544,22 @@ mod tests {
             ("pack.err", "pack: line 7: 'x' is wrong, see \x013\x01\n"),
         ]);
         assert_eq!(failure_message(&run).unwrap(), "prog.subx:2: error: 'x' is wrong, see init.linux:3\n");
+    }
+
+    #[test]
+    fn string_literals_are_named_as_written_not_by_their_labels() {
+        let (_dir, run) = work(&[
+            ("core.status", "0 0 1 141\n"),
+            ("lines", "4\n"),
+            ("tests.map", "1 1 10\n"),
+            ("dquotes.map", "1 1 6\n"),
+            ("dquotes", "== code\n68/push _string1 \n== data\n_string1:\n0x00000002/imm32 68/h 69/i \n"),
+            ("pack.err", "pack: line 2: '_string1' has no operand type, in '68/push _string1'\n"),
+        ]);
+        assert_eq!(
+            failure_message(&run).unwrap(),
+            "init.linux:2: error: string literal \"hi\" has no operand type, in '68/push \"hi\"'\n"
+        );
     }
 
     #[test]

@@ -362,14 +362,20 @@ impl<'a> Layout<'a> {
     /// of `segment`.
     fn define_label(&mut self, line_no: u64, word: &'a [u8], segment: usize) -> Result<(), Error> {
         if let (datum, Some(_)) = words::datum_and_metadata(word) {
-            return Err(Error::at(
-                line_no,
-                word,
-                format!(
+            let message = match datum.strip_suffix(b":") {
+                // `test-a:/x`
+                Some(name) => format!(
                     "a label definition may not have an operand type or other metadata; write just '{}:'",
-                    printable(datum.strip_suffix(b":").unwrap_or(word))
+                    printable(name)
                 ),
-            ));
+                // `x/y:`
+                None => format!(
+                    "a label's name may not hold a '/', which starts an operand type or other metadata; \
+                     name it without one, such as '{}:'",
+                    printable(datum)
+                ),
+            };
+            return Err(Error::at(line_no, word, message));
         }
         let name = &word[..word.len() - 1];
         check_label_name(line_no, word, name)?;
@@ -703,6 +709,14 @@ mod tests {
         for name in ["a", "$xy", "abc", "a:b"] {
             assert!(survey(&format!("{CODE}{name}:\n")).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_slash_in_a_definition_gets_advice_that_is_valid() {
+        let e = survey("== code 0x09000000\nx/y:\n").unwrap_err().to_string();
+        assert!(e.ends_with("name it without one, such as 'x:'"), "{e}");
+        let e = survey("== code 0x09000000\ntest-a:/x\n").unwrap_err().to_string();
+        assert!(e.ends_with("write just 'test-a:'"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! [`decide`] is this table.
 
 use super::labels::Label;
-use super::literals::{describe, is_string_label};
+use crate::literals::{describe, is_string_label};
 use super::{Hole, Layout, Shown};
 use crate::error::{line_ref, Error};
 use crate::number;
