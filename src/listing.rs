@@ -28,6 +28,7 @@
 use std::io::{self, Write};
 
 use crate::line_map::{Map, Origin};
+use crate::words::trim_space;
 
 /// A segment as `survey --labels` lists it: its name and address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,7 +204,7 @@ pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
             if line_number <= 1 + elf.program_headers.len() as u64 {
                 continue; // the headers, listed field by field above
             }
-            let bytes = trim(line);
+            let bytes = trim_space(line);
             let count = (bytes.len() + 1) / 3;
             if count == 0 {
                 continue;
@@ -279,7 +280,7 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
             if line_number <= 1 + elf.program_headers.len() as u64 {
                 continue;
             }
-            let count = (trim(line).len() + 1) / 3;
+            let count = (trim_space(line).len() + 1) / 3;
             if count == 0 {
                 continue;
             }
@@ -379,7 +380,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
                         Some(name) => push_definition(out, name),
                         None => {
                             let text = self.phase_line(phase, line);
-                            out.extend_from_slice(trim(text));
+                            out.extend_from_slice(trim_space(text));
                         }
                     }
                     return;
@@ -395,7 +396,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
         out.push(b'\t');
         match (label, generated_by) {
             (Some(name), Some(_)) => push_definition(out, name),
-            _ => out.extend_from_slice(trim(nth_line(self.inputs.sources.text, &self.source_lines, line))),
+            _ => out.extend_from_slice(trim_space(nth_line(self.inputs.sources.text, &self.source_lines, line))),
         }
     }
 
@@ -449,13 +450,6 @@ fn nth_line<'t>(text: &'t [u8], starts: &[usize], line: u64) -> &'t [u8] {
         return b"";
     };
     let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |at| start + at);
-    &text[start..end]
-}
-
-/// `text` without the whitespace around it.
-fn trim(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
-    let end = text.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
     &text[start..end]
 }
 

@@ -59,6 +59,11 @@ pub fn trim_space_end(text: &[u8]) -> &[u8] {
     &text[..text.iter().rposition(|&b| !is_space(b)).map_or(0, |last| last + 1)]
 }
 
+/// `text` without the whitespace around it.
+pub fn trim_space(text: &[u8]) -> &[u8] {
+    trim_space_end(trim_space_start(text))
+}
+
 /// The length of the word at the start of `text`: the offset of its first
 /// whitespace byte, or `text.len()` if it has none.
 ///

@@ -62,7 +62,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{looks_like_number, push_hex_0x8};
 use crate::read::{self, Blocks};
-use crate::words::{closing_quote, is_space, line_start, word_len, LineStart};
+use crate::words::{closing_quote, is_space, line_start, trim_space, word_len, LineStart};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -151,7 +151,7 @@ impl Segment {
         match &self.name {
             Some(name) if name != b"code" => Err(Error::at(
                 line_number,
-                trim(line),
+                trim_space(line),
                 format!(
                     "is a call outside the code segment (this line is in '{}'); calls are only \
                      allowed in 'code'",
@@ -181,7 +181,7 @@ impl Call {
         let content = line.strip_suffix(b"\n").unwrap_or(line);
         self.read_words(content, line_number)?;
         let Some((callee, arguments)) = self.words.split_first() else {
-            return Err(Error::at(line_number, trim(content), "is an empty call: name the function to call, as in '(f 1 2)'"));
+            return Err(Error::at(line_number, trim_space(content), "is an empty call: name the function to call, as in '(f 1 2)'"));
         };
         let callee = &content[callee.clone()];
         check_callee(callee, line_number)?;
@@ -379,13 +379,6 @@ fn check_callee(callee: &[u8], line_number: u64) -> Result<(), Error> {
         callee,
         format!("is not a name: the function called must be a name (a label), and {why}"),
     ))
-}
-
-/// `text` without the whitespace around it.
-fn trim(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|&b| !is_space(b)).unwrap_or(text.len());
-    let end = text.iter().rposition(|&b| !is_space(b)).map_or(start, |last| last + 1);
-    &text[start..end]
 }
 
 #[cfg(test)]
