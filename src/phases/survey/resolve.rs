@@ -177,7 +177,7 @@ pub(super) fn resolve(hole: &Hole, layout: &Layout, name_hash: u32) -> Result<(u
         }
     };
     let Some(label) = layout.labels.get_hashed(name, name_hash) else {
-        return fail(format!("label '{shown}' is not defined anywhere (used as {})", operand.name()));
+        return fail(undefined(name, operand, &layout.labels));
     };
     let target = layout.segments.get(label.segment);
     let kind = if target.is_some_and(|s| s.is_code()) { LabelKind::Code } else { LabelKind::Data };
@@ -291,11 +291,77 @@ fn signed_hex(value: i64) -> String {
     }
 }
 
+/// The message for a reference to a label that no line defines, with what
+/// the user more likely meant: a label one typo away, or, for a name that
+/// is all hex digits, the number (SubX numbers are hex, and one that starts
+/// with a letter needs its `0x`).
+fn undefined(name: &[u8], operand: Operand, labels: &super::labels::Labels) -> String {
+    let mut message = format!("label '{}' is not defined anywhere (used as {})", Shown(name), operand.name());
+    let mut guesses = Vec::new();
+    if name.iter().all(u8::is_ascii_hexdigit) && name.iter().all(|b| !b.is_ascii_uppercase()) {
+        guesses.push(format!("'0x{}/{}' (numbers are hex, and need '0x' to start with a letter)", Shown(name), operand.name()));
+    }
+    if let Some(close) = labels.all().into_iter().map(|(label, _, _)| label).find(|label| one_edit_apart(name, label)) {
+        guesses.push(format!("'{}'", Shown(close)));
+    }
+    if !guesses.is_empty() {
+        message.push_str("; did you mean ");
+        message.push_str(&guesses.join(" or "));
+        message.push('?');
+    }
+    message
+}
+
+/// Do `a` and `b` differ by one typo: a byte changed, added or removed,
+/// or two neighbours swapped?
+fn one_edit_apart(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let same_start = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        let changed = short[same_start + 1..] == long[same_start + 1..];
+        let swapped = same_start + 1 < short.len()
+            && (short[same_start], short[same_start + 1]) == (long[same_start + 1], long[same_start])
+            && short[same_start + 2..] == long[same_start + 2..];
+        changed || swapped
+    } else {
+        short[same_start..] == long[same_start + 1..]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{body_of, error, survey, CODE};
     use super::*;
     use crate::opcodes::OPCODES;
+
+    #[test]
+    fn one_typo_is_a_change_an_insertion_a_removal_or_a_swap() {
+        assert!(one_edit_apart(b"syscall-exit", b"syscall-exits"));
+        assert!(one_edit_apart(b"syscall-exit", b"syscall-exot"));
+        assert!(one_edit_apart(b"syscal-exit", b"syscall-exit"));
+        assert!(one_edit_apart(b"syscall-exti", b"syscall-exit"));
+        assert!(one_edit_apart(b"ab", b"ba"));
+        assert!(!one_edit_apart(b"syscall-exit", b"syscall-exit"));
+        assert!(!one_edit_apart(b"sycal-exit", b"syscall-exit"));
+        assert!(!one_edit_apart(b"abc", b"cba"));
+    }
+
+    #[test]
+    fn an_undefined_label_suggests_a_near_one_or_the_hex_number() {
+        let mut labels = super::super::labels::Labels::with_capacity(4);
+        labels.insert(b"syscall-exit", super::super::labels::Label { segment: 0, offset: 0 }, 1);
+        let said = undefined(b"syscall-exti", Operand::Disp32, &labels);
+        assert!(said.ends_with("did you mean 'syscall-exit'?"), "{said}");
+        let said = undefined(b"ffff", Operand::Imm32, &labels);
+        assert!(
+            said.ends_with("did you mean '0xffff/imm32' (numbers are hex, and need '0x' to start with a letter)?"),
+            "{said}"
+        );
+        assert!(undefined(b"nothing-like-it", Operand::Imm32, &labels).ends_with("(used as imm32)"));
+    }
 
     #[test]
     fn the_rule_is_the_table() {
