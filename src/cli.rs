@@ -42,8 +42,11 @@ pub struct Phase {
 pub struct SideOutput {
     pub option: &'static str,
     pub help: &'static str,
-    pub run: fn(&mut dyn BufRead, &mut dyn Write, &mut LineMap, Option<&mut dyn Write>) -> Result<(), Error>,
+    pub run: SideRunFn,
 }
+
+/// A phase's entry point that also writes its side output, when given one.
+pub type SideRunFn = fn(&mut dyn BufRead, &mut dyn Write, &mut LineMap, Option<&mut dyn Write>) -> Result<(), Error>;
 
 const IO_BUFFER: usize = 1 << 17;
 

@@ -304,7 +304,7 @@ fn label_line(elf: &Elf, label: &LabelDef<'_>, tracer: &mut Tracer<'_, '_>, out:
     push_address(out, label.address);
     out.extend_from_slice(b"\t\t");
     // survey's input line: follow it back from survey's input.
-    tracer.place_and_text_of(tracer.inputs.phases.len() - 2, label.line, Some(&label.name), out);
+    tracer.place_and_text_of(tracer.inputs.phases.len() - 2, label.line, Some(label.name), out);
     out.push(b'\n');
 }
 
