@@ -24,7 +24,9 @@
 
 pub mod cli;
 pub mod error;
+pub mod emulator;
 pub mod line_map;
+pub mod maps;
 pub mod number;
 pub mod opcodes;
 pub mod phases;

@@ -15,6 +15,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub mod init;
+pub mod run;
 
 /// One command of `subx`.
 pub struct Command {
@@ -31,13 +32,22 @@ pub struct Command {
 }
 
 /// Every command, in the order `subx --help` lists them.
-pub const COMMANDS: &[Command] = &[Command {
-    name: "init",
-    usage: "",
-    summary: "print init.linux, the prelude every program is translated with",
-    internal: false,
-    main: init::main,
-}];
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "init",
+        usage: "",
+        summary: "print init.linux, the prelude every program is translated with",
+        internal: false,
+        main: init::main,
+    },
+    Command {
+        name: "run",
+        usage: "[OPTIONS] ELF [ARGS...]",
+        summary: "run an ELF in the emulator, on any host; --trace, --watch",
+        internal: false,
+        main: run::main,
+    },
+];
 
 /// Exit status for a usage error.
 pub const EXIT_USAGE: u8 = 2;
