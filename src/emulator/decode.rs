@@ -14,6 +14,7 @@
 //! assert_eq!((inst.imm, inst.len), (0x2a, 8));
 //! ```
 
+use super::fast::{self, Fast};
 use super::fault::Fault;
 use super::memory::{Memory, PAGE_SIZE};
 use crate::opcodes::{self, Action, RegField, Tail};
@@ -131,12 +132,15 @@ fn read_u32(read: &mut impl FnMut(&mut u32) -> Result<u8, Fault>, len: &mut u32)
 }
 
 /// The decoded instructions of the pages executed so far, one slot per
-/// address. A page's slots are emptied when [`Memory`] says the page was
-/// written since (its [`super::memory::DECODED`] bit is clear).
+/// address, each with its [`Fast`] form and length (kept apart, small, for
+/// the fast loop). A page's slots are emptied when [`Memory`] says the page
+/// was written since (its [`super::memory::DECODED`] bit is clear).
 pub struct Cache {
-    /// For each page number, 1 + its position in `pages`, or 0.
+    /// For each page number, 1 + its position in `insts` and `fast`, or 0.
     index: Vec<u32>,
-    pages: Vec<Box<[Inst]>>,
+    insts: Vec<Box<[Inst]>>,
+    /// The fast form and length; length 0 in an empty slot.
+    fast: Vec<Box<[(Fast, u8)]>>,
 }
 
 impl Default for Cache {
@@ -147,7 +151,32 @@ impl Default for Cache {
 
 impl Cache {
     pub fn new() -> Cache {
-        Cache { index: vec![0; 1 << 20], pages: Vec::new() }
+        Cache { index: vec![0; 1 << 20], insts: Vec::new(), fast: Vec::new() }
+    }
+
+    /// A placeholder that holds nothing and allocates nothing (see
+    /// [`super::machine::Machine::take_cache`]).
+    pub fn empty() -> Cache {
+        Cache { index: Vec::new(), insts: Vec::new(), fast: Vec::new() }
+    }
+
+    /// The decoded slots of the page holding `eip`, made valid for memory
+    /// as it is now: (instructions, fast forms and lengths). A slot of
+    /// length 0 is not decoded yet ([`Cache::fast`] decodes it).
+    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[(Fast, u8)]) {
+        let page = (eip >> 12) as usize;
+        if self.index[page] == 0 {
+            self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(vec![(Fast::Other, 0); PAGE_SIZE as usize].into_boxed_slice());
+            self.index[page] = self.insts.len() as u32;
+            memory.set_decoded(eip);
+        } else if !memory.is_decoded(eip) {
+            self.insts[self.index[page] as usize - 1].fill(EMPTY);
+            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0));
+            memory.set_decoded(eip);
+        }
+        let slot = self.index[page] as usize - 1;
+        (&self.insts[slot], &self.fast[slot])
     }
 
     /// The instruction at `eip`, decoded now or earlier.
@@ -155,26 +184,45 @@ impl Cache {
     pub fn get(&mut self, memory: &mut Memory, eip: u32) -> Result<Inst, Fault> {
         let slot = self.index[(eip >> 12) as usize];
         if slot != 0 && memory.is_decoded(eip) {
-            let inst = self.pages[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
+            let inst = &self.insts[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
             if inst.len != 0 {
-                return Ok(inst);
+                return Ok(*inst);
             }
         }
-        self.decode_into(memory, eip)
+        self.decode_into(memory, eip).map(|(inst, _)| inst)
     }
 
-    fn decode_into(&mut self, memory: &mut Memory, eip: u32) -> Result<Inst, Fault> {
+    /// The fast form of the instruction at `eip`, and its length.
+    #[inline(always)]
+    pub fn fast(&mut self, memory: &mut Memory, eip: u32) -> Result<(Fast, u8), Fault> {
+        let slot = self.index[(eip >> 12) as usize];
+        if slot != 0 && memory.is_decoded(eip) {
+            let (fast, len) = self.fast[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
+            if len != 0 {
+                return Ok((fast, len));
+            }
+        }
+        self.decode_into(memory, eip).map(|(inst, fast)| (fast, inst.len))
+    }
+
+    #[inline(never)]
+    fn decode_into(&mut self, memory: &mut Memory, eip: u32) -> Result<(Inst, Fast), Fault> {
         let inst = decode(|a| memory.peek(a), eip)?;
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
-            self.pages.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.index[page] = self.pages.len() as u32;
+            self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(vec![(Fast::Other, 0); PAGE_SIZE as usize].into_boxed_slice());
+            self.index[page] = self.insts.len() as u32;
         } else if !memory.is_decoded(eip) {
-            self.pages[self.index[page] as usize - 1].fill(EMPTY);
+            self.insts[self.index[page] as usize - 1].fill(EMPTY);
+            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0));
         }
         memory.set_decoded(eip);
-        self.pages[self.index[page] as usize - 1][(eip & (PAGE_SIZE - 1)) as usize] = inst;
-        Ok(inst)
+        let fast = fast::classify(&inst, eip);
+        let (slot, offset) = (self.index[page] as usize - 1, (eip & (PAGE_SIZE - 1)) as usize);
+        self.insts[slot][offset] = inst;
+        self.fast[slot][offset] = (fast, inst.len);
+        Ok((inst, fast))
     }
 }
 

@@ -144,6 +144,17 @@ impl Machine {
         self.cache.get(&mut self.memory, self.eip)
     }
 
+    /// Lend the decoded instructions to a run loop that keeps them apart
+    /// from the machine ([`super::fast::run`]); give them back with
+    /// [`Machine::return_cache`].
+    pub fn take_cache(&mut self) -> Cache {
+        std::mem::replace(&mut self.cache, Cache::empty())
+    }
+
+    pub fn return_cache(&mut self, cache: Cache) {
+        self.cache = cache;
+    }
+
     /// The return addresses of the calls still on the stack, innermost
     /// first: those whose slot is at or above ESP and still holds them.
     pub fn backtrace(&self) -> Vec<u32> {
@@ -167,9 +178,11 @@ impl Machine {
         Ok(())
     }
 
-    /// Do what `inst` says; the address of the instruction to run next.
+    /// Do what `inst` (at EIP, `next` after it) says; the address of the
+    /// instruction to run next. EIP and the step count are the caller's to
+    /// update.
     #[inline]
-    fn execute<K: Kernel, O: Observer>(&mut self, inst: &Inst, next: u32, kernel: &mut K, obs: &mut O) -> Result<u32, Stop> {
+    pub fn execute<K: Kernel, O: Observer>(&mut self, inst: &Inst, next: u32, kernel: &mut K, obs: &mut O) -> Result<u32, Stop> {
         let fault = Stop::Fault;
         match inst.action {
             Action::Arith(op, to, from) => {

@@ -43,6 +43,10 @@ type Page = [u8; PAGE_SIZE as usize];
 pub struct Memory {
     pages: Vec<Option<Box<Page>>>,
     perms: Vec<u8>,
+    /// Counts the times decoded instructions may have gone stale (a
+    /// [`DECODED`] page written, or any mapping changed), so that a loop
+    /// holding on to a page of decoded instructions knows to look again.
+    pub generation: u64,
 }
 
 impl Default for Memory {
@@ -54,12 +58,13 @@ impl Default for Memory {
 impl Memory {
     /// An address space with nothing mapped.
     pub fn new() -> Memory {
-        Memory { pages: vec![None; PAGES], perms: vec![0; PAGES] }
+        Memory { pages: vec![None; PAGES], perms: vec![0; PAGES], generation: 0 }
     }
 
     /// Map the whole pages covering `[start, start + len)` afresh, zeroed,
     /// with `perms` (replacing whatever was there).
     pub fn map(&mut self, start: u32, len: u32, perms: u8) {
+        self.generation += 1;
         for page in page_range(start, len) {
             self.pages[page] = None;
             self.perms[page] = stored(perms);
@@ -68,6 +73,7 @@ impl Memory {
 
     /// Change the permissions of the mapped pages covering the range.
     pub fn protect(&mut self, start: u32, len: u32, perms: u8) {
+        self.generation += 1;
         for page in page_range(start, len) {
             if self.is_mapped_page(page) {
                 self.perms[page] = stored(perms);
@@ -77,6 +83,7 @@ impl Memory {
 
     /// Unmap the pages covering the range.
     pub fn unmap(&mut self, start: u32, len: u32) {
+        self.generation += 1;
         for page in page_range(start, len) {
             self.pages[page] = None;
             self.perms[page] = 0;
@@ -89,7 +96,7 @@ impl Memory {
     }
 
     fn is_mapped_page(&self, page: usize) -> bool {
-        self.perms[page] != 0
+        self.perms[page] & !DECODED != 0
     }
 
     /// Is the page holding `addr` mapped (whatever its permissions)?
@@ -251,9 +258,11 @@ impl Memory {
     /// A write is about to change a page: instructions decoded from it, or
     /// from the page before (an instruction may end in this one), are stale.
     fn forget_decoded(&mut self, page: usize) {
-        self.perms[page] &= !DECODED;
-        if page > 0 {
-            self.perms[page - 1] &= !DECODED;
+        let before = page.saturating_sub(1);
+        if (self.perms[page] | self.perms[before]) & DECODED != 0 {
+            self.perms[page] &= !DECODED;
+            self.perms[before] &= !DECODED;
+            self.generation += 1;
         }
     }
 

@@ -21,6 +21,7 @@
 //! - [`trace`] and [`watch`]: what `--trace` and `--watch` print.
 
 pub mod decode;
+pub mod fast;
 pub mod fault;
 pub mod flags;
 pub mod load;
@@ -92,7 +93,7 @@ pub fn run(elf: &[u8], symbols: &Symbols, options: Options, messages: &mut dyn W
         let tracing = trace::Tracing { out, flush_before_syscalls, watches: options.watches, symbols, messages: &mut *messages };
         trace::run(&mut machine, &mut kernel, max_steps, tracing).map_err(|e| format!("cannot write the trace: {e}"))?
     } else {
-        machine.run(&mut kernel, max_steps)
+        fast::run(&mut machine, &mut kernel, max_steps)
     };
     let status = match stop {
         Stop::Exit(status) => status,
