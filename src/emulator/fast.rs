@@ -309,7 +309,10 @@ mod tests {
                 }
                 // A conditional jump over one instruction, either way.
                 11 => code.extend([0x70 | *rng.pick(&[2u8, 3, 4, 5, 6, 7, 0xc, 0xd, 0xe, 0xf]), 1, 0x40 | a]),
-                12 => code.extend([0xc7, 0xc0 | a]).chain(imm),
+                12 => {
+                    code.extend([0xc7, 0xc0 | a]);
+                    code.extend(imm);
+                }
                 _ => code.extend([0xd3, 0xe0 | a]),
             }
         }
