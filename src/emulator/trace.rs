@@ -231,6 +231,7 @@ fn write_line(
     buf.extend_from_slice(head);
     let after = Snapshot::of(m);
     buf.push(b' ');
+    let bare = buf.len();
     for r in 0..8 {
         if before.regs[r] != after.regs[r] {
             buf.push(b' ');
@@ -273,6 +274,9 @@ fn write_line(
     if let Some(f) = fault {
         buf.extend_from_slice(b" FAULT: ");
         buf.extend_from_slice(f.describe(m).as_bytes());
+    }
+    if buf.len() == bare {
+        buf.pop();
     }
     buf.extend_from_slice(tail);
     buf.push(b'\n');
