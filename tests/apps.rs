@@ -114,6 +114,15 @@ const APPS: &[App] = &[
     },
     App { name: "13-files", has_tests: false, runs: &[run(&[], "", 0, "written to notes.tmp\n")] },
     App {
+        name: "14-upcase",
+        has_tests: false,
+        runs: &[
+            run(&[], "Hello, World! abc xyz {}`@\n", 0, "HELLO, WORLD! ABC XYZ {}`@\n"),
+            run(&[], "", 0, ""),
+            run(&[], "no newline", 0, "NO NEWLINE"),
+        ],
+    },
+    App {
         name: "nos",
         has_tests: true,
         runs: &[Run { args: &[], stdin: "", exit: 0, stdout: Stdout::Nos("0x0000aaaa", "0x0000bbbb") }],

@@ -41,6 +41,7 @@ fn usage() -> &'static str {
        --map FILE        read labels and source lines from FILE (and the .labels\n                    \
                          file beside it) instead of ELF's own\n  \
        --max-steps N     stop after N instructions (exit status 124)\n  \
+       --count           at the end, print the number of instructions run to stderr\n  \
        -h, --help        print this help\n  \
        -V, --version     print the version\n\
      \n\
@@ -64,6 +65,7 @@ struct Request {
     watches: Vec<String>,
     map: Option<PathBuf>,
     max_steps: Option<u64>,
+    count: bool,
 }
 
 enum Parsed {
@@ -72,7 +74,7 @@ enum Parsed {
 }
 
 fn parse(args: &[OsString]) -> Result<Parsed, String> {
-    let mut request = Request { elf: PathBuf::new(), args: Vec::new(), trace: None, watches: Vec::new(), map: None, max_steps: None };
+    let mut request = Request { elf: PathBuf::new(), args: Vec::new(), trace: None, watches: Vec::new(), map: None, max_steps: None, count: false };
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].to_string_lossy().into_owned();
@@ -98,6 +100,7 @@ fn parse(args: &[OsString]) -> Result<Parsed, String> {
             }
             "--trace" => request.trace = Some(value("a file name ('-' for stderr)")?),
             "--watch" => request.watches.push(value("an address or label")?),
+            "--count" => request.count = true,
             "--map" => request.map = Some(PathBuf::from(value("a file name")?)),
             "--max-steps" => {
                 let v = value("a number")?;
@@ -172,7 +175,12 @@ pub fn main(args: &[OsString]) -> ExitCode {
     let options = Options { args, env, trace, watches, max_steps: request.max_steps, stack_size: stack_limit() };
     let mut stderr = io::stderr();
     match emulator::run(&elf, &symbols, options, &mut stderr) {
-        Ok(outcome) => ExitCode::from(outcome.status),
+        Ok(outcome) => {
+            if request.count {
+                eprintln!("subx run: {} instructions", outcome.steps);
+            }
+            ExitCode::from(outcome.status)
+        }
         Err(e) => {
             eprintln!("subx run: {}: {e}", request.elf.display());
             ExitCode::from(EXIT_CANNOT_RUN)
