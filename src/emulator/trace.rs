@@ -263,8 +263,9 @@ fn write_line(
         buf.extend_from_slice(call.call.as_bytes());
         if !call.call.starts_with("exit") {
             buf.extend_from_slice(b" = ");
+            // -errno and counts in decimal, addresses in hex.
             let value = call.result as i32;
-            if (-4095..0).contains(&value) {
+            if (-4095..0x10000).contains(&value) {
                 buf.extend_from_slice(value.to_string().as_bytes());
             } else {
                 push_hex(buf, call.result);
