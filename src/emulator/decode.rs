@@ -14,7 +14,7 @@
 //! assert_eq!((inst.imm, inst.len), (0x2a, 8));
 //! ```
 
-use super::fast::{self, Fast};
+use super::fast::{self, Fast, Fused};
 use super::fault::Fault;
 use super::memory::{Memory, PAGE_SIZE};
 use crate::opcodes::{self, Action, RegField, Tail};
@@ -139,8 +139,8 @@ pub struct Cache {
     /// For each page number, 1 + its position in `insts` and `fast`, or 0.
     index: Vec<u32>,
     insts: Vec<Box<[Inst]>>,
-    /// The fast form and length; length 0 in an empty slot.
-    fast: Vec<Box<[(Fast, u8)]>>,
+    /// The fast form, length (0 in an empty slot) and the jump fused to it.
+    fast: Vec<Box<[(Fast, u8, Option<Fused>)]>>,
 }
 
 impl Default for Cache {
@@ -163,16 +163,16 @@ impl Cache {
     /// The decoded slots of the page holding `eip`, made valid for memory
     /// as it is now: (instructions, fast forms and lengths). A slot of
     /// length 0 is not decoded yet ([`Cache::fast`] decodes it).
-    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[(Fast, u8)]) {
+    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[(Fast, u8, Option<Fused>)]) {
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(vec![(Fast::Other, 0); PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(vec![(Fast::Other, 0, None); PAGE_SIZE as usize].into_boxed_slice());
             self.index[page] = self.insts.len() as u32;
             memory.set_decoded(eip);
         } else if !memory.is_decoded(eip) {
             self.insts[self.index[page] as usize - 1].fill(EMPTY);
-            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0));
+            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0, None));
             memory.set_decoded(eip);
         }
         let slot = self.index[page] as usize - 1;
@@ -197,7 +197,7 @@ impl Cache {
     pub fn fast(&mut self, memory: &mut Memory, eip: u32) -> Result<(Fast, u8), Fault> {
         let slot = self.index[(eip >> 12) as usize];
         if slot != 0 && memory.is_decoded(eip) {
-            let (fast, len) = self.fast[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
+            let (fast, len, _) = self.fast[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
             if len != 0 {
                 return Ok((fast, len));
             }
@@ -211,17 +211,19 @@ impl Cache {
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(vec![(Fast::Other, 0); PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(vec![(Fast::Other, 0, None); PAGE_SIZE as usize].into_boxed_slice());
             self.index[page] = self.insts.len() as u32;
         } else if !memory.is_decoded(eip) {
             self.insts[self.index[page] as usize - 1].fill(EMPTY);
-            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0));
+            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0, None));
         }
         memory.set_decoded(eip);
         let fast = fast::classify(&inst, eip);
+        let next_at = eip.wrapping_add(u32::from(inst.len));
+        let fused = fast::fuse(fast, decode(|a| memory.peek(a), next_at).ok().as_ref(), next_at);
         let (slot, offset) = (self.index[page] as usize - 1, (eip & (PAGE_SIZE - 1)) as usize);
         self.insts[slot][offset] = inst;
-        self.fast[slot][offset] = (fast, inst.len);
+        self.fast[slot][offset] = (fast, inst.len, fused);
         Ok((inst, fast))
     }
 }

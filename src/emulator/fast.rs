@@ -39,6 +39,9 @@ pub enum Fast {
     AddRI(u8, u32),
     SubRI(u8, u32),
     CmpRI(u8, u32),
+    AndRI(u8, u32),
+    OrRI(u8, u32),
+    XorRI(u8, u32),
     CopyRI(u8, u32),
     Inc(u8),
     Dec(u8),
@@ -46,6 +49,10 @@ pub enum Fast {
     Load(u8, u8, u32),
     /// `[base + disp] = r`.
     Store(u8, u32, u8),
+    /// `r8 = byte [base + disp]`, for AL CL DL BL (0-3).
+    LoadByte(u8, u8, u32),
+    /// `byte [base + disp] = r8`, for AL CL DL BL.
+    StoreByte(u8, u32, u8),
     Push(u8),
     Pop(u8),
     PushImm(u32),
@@ -90,6 +97,14 @@ pub fn classify(inst: &Inst, at: u32) -> Fast {
                 _ => Fast::Other,
             }
         }
+        Action::Copy(Loc::R8, Loc::Rm8) if r < 4 => match base_disp {
+            Some((base, disp)) => Fast::LoadByte(r, base, disp),
+            None => Fast::Other,
+        },
+        Action::Copy(Loc::Rm8, Loc::R8) if r < 4 => match base_disp {
+            Some((base, disp)) => Fast::StoreByte(base, disp, r),
+            None => Fast::Other,
+        },
         Action::Copy(to, from) => match (to, from, rm_reg, base_disp) {
             (Loc::Rm, Loc::R32, Some(n), _) => Fast::CopyRR(n, r),
             (Loc::R32, Loc::Rm, Some(n), _) => Fast::CopyRR(r, n),
@@ -119,7 +134,36 @@ fn arith_imm(op: Arith, n: u8, imm: u32) -> Fast {
         Arith::Add => Fast::AddRI(n, imm),
         Arith::Sub => Fast::SubRI(n, imm),
         Arith::Compare => Fast::CmpRI(n, imm),
+        Arith::And => Fast::AndRI(n, imm),
+        Arith::Or => Fast::OrRI(n, imm),
+        Arith::Xor => Fast::XorRI(n, imm),
         _ => Fast::Other,
+    }
+}
+
+/// A conditional or plain jump that follows an instruction of a [`Fast`]
+/// form other than a jump, call or return, run in the same turn of the
+/// loop: when its condition holds go to `target`, else `len` bytes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fused {
+    pub condition: Condition,
+    pub target: u32,
+    pub len: u8,
+}
+
+/// The jump to run together with `first` (decoded at `at`), if `next`,
+/// the instruction after it, is one.
+pub fn fuse(first: Fast, next: Option<&Inst>, at: u32) -> Option<Fused> {
+    if matches!(first, Fast::Other | Fast::Jump(..) | Fast::Call(_) | Fast::Return) {
+        return None;
+    }
+    let next = next?;
+    match next.action {
+        Action::Jump(condition) => {
+            let after = at.wrapping_add(u32::from(next.len));
+            Some(Fused { condition, target: after.wrapping_add(next.imm), len: next.len })
+        }
+        _ => None,
     }
 }
 
@@ -165,14 +209,13 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                 break;
             }
             let offset = (eip & 0xfff) as usize;
-            let (fast, len) = fasts[offset];
+            let (fast, len, fused) = fasts[offset];
             if len == 0 {
                 break;
             }
             let next = eip.wrapping_add(u32::from(len));
             match fast {
-                Fast::Other | Fast::Call(_) | Fast::Return => {
-                    // Calls and returns keep the frames; the plain path does that.
+                Fast::Other => {
                     match m.execute(&insts[offset], next, kernel, &mut Quiet) {
                         Ok(target) => {
                             m.eip = target;
@@ -246,16 +289,44 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                     reg!(a) = fault!(m.memory.read32(sp));
                     m.regs[esp] = sp.wrapping_add(4);
                 }
+                Fast::AndRI(a, y) => logic(m, a, reg!(a) & y),
+                Fast::OrRI(a, y) => logic(m, a, reg!(a) | y),
+                Fast::XorRI(a, y) => logic(m, a, reg!(a) ^ y),
+                Fast::LoadByte(a, base, disp) => {
+                    let v = fault!(m.memory.read8(reg!(base).wrapping_add(disp)));
+                    reg!(a) = reg!(a) & !0xff | u32::from(v);
+                }
+                Fast::StoreByte(base, disp, b) => fault!(m.memory.write8(reg!(base).wrapping_add(disp), reg!(b) as u8)),
                 Fast::Jump(condition, target) => {
-                    if m.flags.holds(condition) {
-                        m.eip = target;
-                        m.steps += 1;
-                        continue;
-                    }
+                    m.eip = if m.flags.holds(condition) { target } else { next };
+                    m.steps += 1;
+                    continue;
+                }
+                Fast::Call(target) => {
+                    fault!(m.call(next, &mut Quiet));
+                    m.eip = target;
+                    m.steps += 1;
+                    continue;
+                }
+                Fast::Return => {
+                    m.eip = fault!(m.ret());
+                    m.steps += 1;
+                    continue;
                 }
             }
-            m.eip = next;
             m.steps += 1;
+            m.eip = match fused {
+                // The jump after it, in the same turn, when the budget allows.
+                Some(jump) if m.steps < max_steps => {
+                    m.steps += 1;
+                    if m.flags.holds(jump.condition) {
+                        jump.target
+                    } else {
+                        next.wrapping_add(u32::from(jump.len))
+                    }
+                }
+                _ => next,
+            };
         }
     }
 }

@@ -113,7 +113,7 @@ impl Flags {
     }
 
     /// Does the jump condition hold?
-    #[inline]
+    #[inline(always)]
     pub fn holds(&self, condition: Condition) -> bool {
         use Condition as C;
         if self.kind == Kind::Sub {

@@ -297,15 +297,7 @@ impl Machine {
                 self.call(next, obs).map_err(fault)?;
                 return Ok(target);
             }
-            Action::Return => {
-                let esp = self.regs[usize::from(ESP)];
-                let target = self.memory.read32(esp).map_err(fault)?;
-                self.regs[usize::from(ESP)] = esp.wrapping_add(4);
-                while self.frames.last().is_some_and(|f| f.slot <= esp) {
-                    self.frames.pop();
-                }
-                return Ok(target);
-            }
+            Action::Return => return self.ret().map_err(fault),
             Action::Interrupt => match inst.imm {
                 0x80 => kernel.syscall(self, obs)?,
                 n => return Err(Stop::Fault(Fault::Interrupt(n as u8))),
@@ -397,10 +389,22 @@ impl Machine {
     }
 
     #[inline]
-    fn call<O: Observer>(&mut self, ret: u32, obs: &mut O) -> Result<(), Fault> {
+    pub fn call<O: Observer>(&mut self, ret: u32, obs: &mut O) -> Result<(), Fault> {
         self.push(ret, obs)?;
         self.frames.push(Frame { ret, slot: self.regs[usize::from(ESP)] });
         Ok(())
+    }
+
+    /// Pop the return address; forget the calls it returns from.
+    #[inline]
+    pub fn ret(&mut self) -> Result<u32, Fault> {
+        let esp = self.regs[usize::from(ESP)];
+        let target = self.memory.read32(esp)?;
+        self.regs[usize::from(ESP)] = esp.wrapping_add(4);
+        while self.frames.last().is_some_and(|f| f.slot <= esp) {
+            self.frames.pop();
+        }
+        Ok(target)
     }
 
     /// AL CL DL BL AH CH DH BH, by number.

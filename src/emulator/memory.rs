@@ -148,7 +148,14 @@ impl Memory {
         Some(u32::from_le_bytes(bytes))
     }
 
+    #[inline]
     pub fn read8(&self, addr: u32) -> Result<u8, Fault> {
+        let page = page_of(addr);
+        if self.perms[page] & READ != 0 {
+            if let Some(p) = &self.pages[page] {
+                return Ok(p[offset_of(addr)]);
+            }
+        }
         self.peek(addr).ok_or(Fault::Read { addr, size: 1 })
     }
 
@@ -164,7 +171,15 @@ impl Memory {
         self.peek32(addr).ok_or(Fault::Read { addr, size: 4 })
     }
 
+    #[inline]
     pub fn write8(&mut self, addr: u32, value: u8) -> Result<(), Fault> {
+        let page = page_of(addr);
+        if self.perms[page] & (WRITE | DECODED) == WRITE {
+            if let Some(p) = &mut self.pages[page] {
+                p[offset_of(addr)] = value;
+                return Ok(());
+            }
+        }
         self.check_writable(addr, 1)?;
         self.poke(addr, &[value]);
         Ok(())
