@@ -184,11 +184,18 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
             m.regs[usize::from($n)]
         };
     }
+    // EIP and the step count live in locals here, written back to the
+    // machine whenever anything else may look at them.
+    let mut eip = m.eip;
+    let mut steps = m.steps;
     macro_rules! fault {
         ($result:expr) => {
             match $result {
                 Ok(v) => v,
-                Err(f) => return Stop::Fault(f),
+                Err(f) => {
+                    (m.eip, m.steps) = (eip, steps);
+                    return Stop::Fault(f);
+                }
             }
         };
     }
@@ -196,15 +203,15 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
     loop {
         // Decode the instruction at EIP if it is not yet (faulting here if
         // it cannot be), then take its page.
-        fault!(cache.fast(&mut m.memory, m.eip));
-        let page = m.eip >> 12;
-        let (insts, fasts) = cache.page(&mut m.memory, m.eip);
+        fault!(cache.fast(&mut m.memory, eip));
+        let page = eip >> 12;
+        let (insts, fasts) = cache.page(&mut m.memory, eip);
         let generation = m.memory.generation;
         loop {
-            if m.steps >= max_steps {
+            if steps >= max_steps {
+                (m.eip, m.steps) = (eip, steps);
                 return Stop::MaxSteps;
             }
-            let eip = m.eip;
             if eip >> 12 != page || m.memory.generation != generation {
                 break;
             }
@@ -216,10 +223,11 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
             let next = eip.wrapping_add(u32::from(len));
             match fast {
                 Fast::Other => {
+                    (m.eip, m.steps) = (eip, steps);
                     match m.execute(&insts[offset], next, kernel, &mut Quiet) {
                         Ok(target) => {
-                            m.eip = target;
-                            m.steps += 1;
+                            eip = target;
+                            steps += 1;
                         }
                         Err(stop) => return stop,
                     }
@@ -298,27 +306,27 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                 }
                 Fast::StoreByte(base, disp, b) => fault!(m.memory.write8(reg!(base).wrapping_add(disp), reg!(b) as u8)),
                 Fast::Jump(condition, target) => {
-                    m.eip = if m.flags.holds(condition) { target } else { next };
-                    m.steps += 1;
+                    eip = if m.flags.holds(condition) { target } else { next };
+                    steps += 1;
                     continue;
                 }
                 Fast::Call(target) => {
                     fault!(m.call(next, &mut Quiet));
-                    m.eip = target;
-                    m.steps += 1;
+                    eip = target;
+                    steps += 1;
                     continue;
                 }
                 Fast::Return => {
-                    m.eip = fault!(m.ret());
-                    m.steps += 1;
+                    eip = fault!(m.ret());
+                    steps += 1;
                     continue;
                 }
             }
-            m.steps += 1;
-            m.eip = match fused {
+            steps += 1;
+            eip = match fused {
                 // The jump after it, in the same turn, when the budget allows.
-                Some(jump) if m.steps < max_steps => {
-                    m.steps += 1;
+                Some(jump) if steps < max_steps => {
+                    steps += 1;
                     if m.flags.holds(jump.condition) {
                         jump.target
                     } else {
