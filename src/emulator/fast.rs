@@ -361,7 +361,7 @@ mod tests {
             // Keep ESP (4) and the data pointer EBP (5) out of the targets.
             let a = if a == 4 || a == 5 { 0 } else { a };
             let imm = (rng.next() as u32).to_le_bytes();
-            match rng.below(14) {
+            match rng.below(18) {
                 0 => code.extend([*rng.pick(&[0x01u8, 0x29, 0x39, 0x21, 0x09, 0x31, 0x89, 0x11]), 0xc0 | b << 3 | a]),
                 1 => code.extend([*rng.pick(&[0x03u8, 0x2b, 0x3b, 0x23, 0x0b, 0x33, 0x8b]), 0xc0 | a << 3 | b]),
                 2 => {
@@ -391,6 +391,18 @@ mod tests {
                 12 => {
                     code.extend([0xc7, 0xc0 | a]);
                     code.extend(imm);
+                }
+                // Byte loads and stores, low and high byte registers.
+                13 => code.extend([0x8a, 0x45 | b << 3, rng.below(256) as u8]),
+                14 => code.extend([0x88, 0x45 | b << 3, rng.below(256) as u8]),
+                // A call to the next instruction, and its return address popped.
+                15 => code.extend([0xe8, 0, 0, 0, 0, 0x58 | a]),
+                // Push the address after a ret, and ret to it.
+                16 => {
+                    let after = 0x0900_0000 + code.len() as u32 + 6;
+                    code.push(0x68);
+                    code.extend(after.to_le_bytes());
+                    code.push(0xc3);
                 }
                 _ => code.extend([0xd3, 0xe0 | a]),
             }
