@@ -5,17 +5,24 @@
 //! `while steps < max { machine.step(kernel, &mut Quiet)? }` of
 //! [`Machine::run`]: [`classify`] turns a decoded [`Inst`] into a [`Fast`]
 //! form once, when it is decoded (register-to-register arithmetic, loads
-//! and stores at `base + disp`, pushes and pops, jumps with their target
-//! computed, calls, returns); everything else goes through
-//! [`Machine::step`]. The test below runs random programs both ways and
-//! compares every register, flag and memory word.
+//! and stores at `base + disp`, byte loads and stores, pushes and pops,
+//! jumps with their target computed, calls, returns), and [`fuse`] joins a
+//! jump to the instruction before it, so that a compare and its jump run
+//! in one turn of the loop; everything else goes through
+//! [`Machine::execute`]. The loop keeps the current page's slots in hand
+//! and looks again only when EIP leaves the page or code is written
+//! ([`super::memory::Memory::generation`]). The test below runs random
+//! programs both ways and compares every register, flag and memory word.
 //!
 //! ```
 //! use subx::emulator::fast::{classify, Fast};
 //! use subx::emulator::decode::decode;
 //! let bytes = [0x01, 0xd8]; // 01/add 3/mod/direct 0/rm32/eax 3/r32/ebx
-//! let inst = decode(|a| bytes.get(a as usize).copied(), 0x1000).unwrap();
-//! assert_eq!(classify(&inst, 0x1000), Fast::AddRR(0, 3));
+//! let inst = decode(|a| bytes.get(a as usize).copied(), 0).unwrap();
+//! assert_eq!(classify(&inst, 0), Fast::AddRR(0, 3));
+//! let jump = [0x75, 0xfe]; // 75/jump-if-not-equal -2/disp8, at 0x10: to itself
+//! let inst = decode(|a| jump.get(a as usize - 0x10).copied(), 0x10).unwrap();
+//! assert_eq!(classify(&inst, 0x10), Fast::Jump(subx::opcodes::Condition::NotEqual, 0x10));
 //! ```
 
 use super::decode::{Cache, Inst, Rm, NO_REG};
