@@ -167,9 +167,12 @@ fn parse_map(elf: &[u8], text: &[u8]) -> Result<Vec<Line>, String> {
     Ok(lines)
 }
 
+/// A line of a map file: its number (from 1) and its TAB-separated fields.
+type Row<'a> = (usize, Vec<&'a [u8]>);
+
 /// The rows of a map file (1-based line number, TAB-separated fields),
 /// after checking that its first line records the SHA-256 of `elf`.
-fn rows<'a>(elf: &[u8], text: &'a [u8], kind: &str) -> Result<Vec<(usize, Vec<&'a [u8]>)>, String> {
+fn rows<'a>(elf: &[u8], text: &'a [u8], kind: &str) -> Result<Vec<Row<'a>>, String> {
     let mut lines = text.split(|&b| b == b'\n');
     let header = lines.next().unwrap_or_default();
     let words: Vec<&[u8]> = header.split(|&b| b == b' ').collect();

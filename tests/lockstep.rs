@@ -44,9 +44,7 @@ use subx::emulator::memory::{READ, WRITE};
 use subx::opcodes::{Action, RegField, Tail, OPCODES};
 
 mod support;
-use support::native;
-#[path = "support/splitmix.rs"]
-mod splitmix;
+use support::{native, splitmix};
 
 // ---------------------------------------------------------------- layout
 
@@ -577,7 +575,9 @@ struct Tracee {
 
 impl Tracee {
     /// Start `elf` under ptrace, without `unsafe`: a shell stops itself,
-    /// we attach, and it execs the ELF.
+    /// we attach, and it execs the ELF. (The child is waited for with
+    /// `waitpid`, in `Drop`, not through `Child`.)
+    #[allow(clippy::zombie_processes)]
     fn start(elf: &Path) -> Tracee {
         let child = Command::new("/bin/sh")
             .arg("-c")

@@ -131,6 +131,10 @@ fn read_u32(read: &mut impl FnMut(&mut u32) -> Result<u8, Fault>, len: &mut u32)
     Ok(u32::from_le_bytes(bytes))
 }
 
+/// An address's fast form, instruction length (0: not decoded yet) and
+/// the jump fused to it.
+pub type Slot = (Fast, u8, Option<Fused>);
+
 /// The decoded instructions of the pages executed so far, one slot per
 /// address, each with its [`Fast`] form and length (kept apart, small, for
 /// the fast loop). A page's slots are emptied when [`Memory`] says the page
@@ -140,7 +144,7 @@ pub struct Cache {
     index: Vec<u32>,
     insts: Vec<Box<[Inst]>>,
     /// The fast form, length (0 in an empty slot) and the jump fused to it.
-    fast: Vec<Box<[(Fast, u8, Option<Fused>)]>>,
+    fast: Vec<Box<[Slot]>>,
 }
 
 impl Default for Cache {
@@ -163,7 +167,7 @@ impl Cache {
     /// The decoded slots of the page holding `eip`, made valid for memory
     /// as it is now: (instructions, fast forms and lengths). A slot of
     /// length 0 is not decoded yet ([`Cache::fast`] decodes it).
-    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[(Fast, u8, Option<Fused>)]) {
+    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[Slot]) {
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());

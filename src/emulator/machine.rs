@@ -27,6 +27,9 @@ use super::flags::{Flags, Kind};
 use super::memory::Memory;
 use crate::opcodes::{Action, Arith, Loc, Shift, ESP};
 
+// `regs[NO_REG]` is the 0 that a missing base or index adds.
+const _: () = assert!(NO_REG == 8);
+
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -311,7 +314,6 @@ impl Machine {
     /// The address `base + (index << scale) + disp`.
     #[inline]
     fn address(&self, base: u8, index: u8, scale: u8, disp: u32) -> u32 {
-        debug_assert!(NO_REG == 8);
         disp.wrapping_add(self.regs[usize::from(base)]).wrapping_add(self.regs[usize::from(index)] << scale)
     }
 

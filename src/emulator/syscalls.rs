@@ -177,7 +177,7 @@ impl Linux {
         const MAP_PRIVATE: u32 = 2;
         const MAP_FIXED: u32 = 0x10;
         const MAP_ANONYMOUS: u32 = 0x20;
-        if len == 0 || offset % PAGE_SIZE != 0 || !matches!(flags & 3, MAP_SHARED | MAP_PRIVATE) {
+        if len == 0 || !offset.is_multiple_of(PAGE_SIZE) || !matches!(flags & 3, MAP_SHARED | MAP_PRIVATE) {
             return Err(EINVAL);
         }
         let size = page_up(len);
@@ -192,7 +192,7 @@ impl Linux {
             handle.take(u64::from(size)).read_to_end(&mut contents).map_err(|e| errno(&e))?;
         }
         let start = if flags & MAP_FIXED != 0 {
-            if addr % PAGE_SIZE != 0 || u64::from(addr) + u64::from(size) > 1 << 32 {
+            if !addr.is_multiple_of(PAGE_SIZE) || u64::from(addr) + u64::from(size) > 1 << 32 {
                 return Err(EINVAL);
             }
             addr
@@ -232,7 +232,7 @@ impl Linux {
     }
 
     fn munmap(&mut self, m: &mut Machine, addr: u32, len: u32) -> Result<u32, i32> {
-        if addr % PAGE_SIZE != 0 || len == 0 || u64::from(addr) + u64::from(len) > 1 << 32 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || u64::from(addr) + u64::from(len) > 1 << 32 {
             return Err(EINVAL);
         }
         m.memory.unmap(addr, len);

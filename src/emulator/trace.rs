@@ -115,7 +115,7 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
             write_line(&mut buf, m, &mut lines, t.symbols, step, depth, eip, inst.ok().map(|i| i.len), &before, &rec, fault);
             out.write_all(&buf)?;
         }
-        if let Some(&(_, ref label)) = watch_labels.iter().find(|(a, _)| *a == eip) {
+        if let Some((_, label)) = watch_labels.iter().find(|(a, _)| *a == eip) {
             for &(addr, size, _, _) in &rec.writes {
                 if !t.watches.iter().any(|w| w.addr == addr && w.len == u32::from(size)) {
                     t.watches.push(Watch { addr, len: u32::from(size), name: format!("{addr:#010x} (written at {label})") });
@@ -232,14 +232,14 @@ fn write_line(
     let after = Snapshot::of(m);
     buf.push(b' ');
     let bare = buf.len();
-    for r in 0..8 {
-        if before.regs[r] != after.regs[r] {
+    for ((name, old), new) in REG_NAMES.iter().zip(before.regs).zip(after.regs) {
+        if old != new {
             buf.push(b' ');
-            buf.extend_from_slice(REG_NAMES[r].as_bytes());
+            buf.extend_from_slice(name.as_bytes());
             buf.push(b' ');
-            push_hex(buf, before.regs[r]);
+            push_hex(buf, old);
             buf.extend_from_slice(b"->");
-            push_hex(buf, after.regs[r]);
+            push_hex(buf, new);
         }
     }
     for (name, bit) in FLAG_NAMES {
