@@ -34,6 +34,10 @@ pub struct Watch {
 impl Watch {
     /// Read `ADDR|LABEL[:LEN]`; the error says what is wrong.
     pub fn parse(spec: &str, symbols: &Symbols) -> Result<Watch, String> {
+        // Labels may hold colons ($main:loop): a whole label comes first.
+        if let Some(addr) = symbols.address_of(spec.as_bytes()) {
+            return Ok(Watch { addr, len: 4, name: spec.to_string() });
+        }
         let (target, len) = match spec.rsplit_once(':') {
             Some((t, l)) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x') => {
                 let len = parse_number(l).ok_or(format!("--watch '{spec}': '{l}' is not a length"))?;
@@ -82,7 +86,10 @@ mod tests {
     #[test]
     fn addresses_labels_and_lengths() {
         let elf = b"elf";
-        let labels = format!("# subx labels of a.elf sha256 {}\n0x0a000000\tdata\tCounter\n", to_hex(&sha256(elf)));
+        let labels = format!(
+            "# subx labels of a.elf sha256 {}\n0x0a000000\tdata\tCounter\n0x0a000010\tdata\t$x:a\n",
+            to_hex(&sha256(elf))
+        );
         let s = Symbols::parse(elf, Some(labels.as_bytes()), None).unwrap();
         assert_eq!(Watch::parse("Counter", &s).unwrap(), Watch { addr: 0x0a000000, len: 4, name: "Counter".into() });
         assert_eq!(Watch::parse("Counter:1", &s).unwrap().len, 1);
@@ -90,5 +97,7 @@ mod tests {
         assert!(Watch::parse("Nope", &s).unwrap_err().contains("no label 'Nope'"));
         assert!(Watch::parse("Nope", &Symbols::none()).unwrap_err().contains("no a.labels"));
         assert!(Watch::parse("Counter:0", &s).is_err());
+        assert_eq!(Watch::parse("$x:a", &s).unwrap().addr, 0x0a000010, "a label with a colon");
+        assert_eq!(Watch::parse("$x:a:2", &s).unwrap().len, 2);
     }
 }
