@@ -207,19 +207,30 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
         };
     }
     let esp = usize::from(ESP);
-    loop {
+    'pages: loop {
         // Decode the instruction at EIP if it is not yet (faulting here if
         // it cannot be), then take its page.
         fault!(cache.fast(&mut m.memory, eip));
         let page = eip >> 12;
         let (insts, fasts) = cache.page(&mut m.memory, eip);
         let generation = m.memory.generation;
+        // After a write: if it changed code, this page's slots are stale.
+        macro_rules! check_code {
+            ($next:expr) => {
+                if m.memory.generation != generation {
+                    steps += 1;
+                    eip = $next;
+                    continue 'pages;
+                }
+            };
+        }
         loop {
             if steps >= max_steps {
                 (m.eip, m.steps) = (eip, steps);
                 return Stop::MaxSteps;
             }
-            if eip >> 12 != page || m.memory.generation != generation {
+            // Memory changes only through the writes below, which check it.
+            if eip >> 12 != page {
                 break;
             }
             let offset = (eip & 0xfff) as usize;
@@ -237,6 +248,9 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                             steps += 1;
                         }
                         Err(stop) => return stop,
+                    }
+                    if m.memory.generation != generation {
+                        continue 'pages;
                     }
                     continue;
                 }
@@ -288,16 +302,21 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                     m.flags.set(Kind::Dec, x, 1, x.wrapping_sub(1));
                 }
                 Fast::Load(a, base, disp) => reg!(a) = fault!(m.memory.read32(reg!(base).wrapping_add(disp))),
-                Fast::Store(base, disp, b) => fault!(m.memory.write32(reg!(base).wrapping_add(disp), reg!(b))),
+                Fast::Store(base, disp, b) => {
+                    fault!(m.memory.write32(reg!(base).wrapping_add(disp), reg!(b)));
+                    check_code!(next);
+                }
                 Fast::Push(a) => {
                     let sp = m.regs[esp].wrapping_sub(4);
                     fault!(m.memory.write32(sp, reg!(a)));
                     m.regs[esp] = sp;
+                    check_code!(next);
                 }
                 Fast::PushImm(v) => {
                     let sp = m.regs[esp].wrapping_sub(4);
                     fault!(m.memory.write32(sp, v));
                     m.regs[esp] = sp;
+                    check_code!(next);
                 }
                 Fast::Pop(a) => {
                     let sp = m.regs[esp];
@@ -311,7 +330,10 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                     let v = fault!(m.memory.read8(reg!(base).wrapping_add(disp)));
                     reg!(a) = reg!(a) & !0xff | u32::from(v);
                 }
-                Fast::StoreByte(base, disp, b) => fault!(m.memory.write8(reg!(base).wrapping_add(disp), reg!(b) as u8)),
+                Fast::StoreByte(base, disp, b) => {
+                    fault!(m.memory.write8(reg!(base).wrapping_add(disp), reg!(b) as u8));
+                    check_code!(next);
+                }
                 Fast::Jump(condition, target) => {
                     eip = if m.flags.holds(condition) { target } else { next };
                     steps += 1;
@@ -321,6 +343,9 @@ fn run_with<K: Kernel>(m: &mut Machine, cache: &mut Cache, kernel: &mut K, max_s
                     fault!(m.call(next, &mut Quiet));
                     eip = target;
                     steps += 1;
+                    if m.memory.generation != generation {
+                        continue 'pages;
+                    }
                     continue;
                 }
                 Fast::Return => {
