@@ -457,6 +457,26 @@ mod tests {
         m
     }
 
+    /// A loop that rewrites its own first instruction (inc eax becomes dec
+    /// eax), through the fast byte store and through the general path.
+    #[test]
+    fn code_that_rewrites_itself_runs_the_new_bytes() {
+        for store in [&[0x88u8, 0x5d, 0x0a][..], &[0xc6, 0x45, 0x0a, 0x48]] {
+            let mut code = vec![0xbd, 0, 0, 0, 0x09, 0xb9, 2, 0, 0, 0, 0x40];
+            code.extend(store);
+            let back = -(code.len() as i8 + 3 - 10);
+            code.extend([0x49, 0x75, back as u8]);
+            let mut m = Machine::new();
+            m.memory.map(0x0900_0000, 0x1000, READ | WRITE);
+            m.memory.poke(0x0900_0000, &code);
+            m.regs[3] = 0x48;
+            m.eip = 0x0900_0000;
+            let stop = run(&mut m, &mut NoKernel, 100);
+            assert_eq!(stop, Stop::Fault(crate::emulator::Fault::Illegal { addr: 0x0900_0000 + code.len() as u32, len: 1 }));
+            assert_eq!(m.regs[0], 0, "inc, then dec: {store:02x?}");
+        }
+    }
+
     #[test]
     fn the_fast_loop_does_what_the_plain_steps_do() {
         let mut rng = Rng::new(7);
