@@ -457,23 +457,26 @@ mod tests {
         m
     }
 
-    /// A loop that rewrites its own first instruction (inc eax becomes dec
-    /// eax), through the fast byte store and through the general path.
+    /// A loop of three turns whose first instruction, `inc eax`, is
+    /// rewritten to `dec eax` during the second turn, after every
+    /// instruction of the loop has been decoded: eax ends 1 + 1 - 1. The
+    /// byte is stored from BL (the fast byte store) or BH (the general path).
     #[test]
     fn code_that_rewrites_itself_runs_the_new_bytes() {
-        for store in [&[0x88u8, 0x5d, 0x0a][..], &[0xc6, 0x45, 0x0a, 0x48]] {
-            let mut code = vec![0xbd, 0, 0, 0, 0x09, 0xb9, 2, 0, 0, 0, 0x40];
-            code.extend(store);
-            let back = -(code.len() as i8 + 3 - 10);
-            code.extend([0x49, 0x75, back as u8]);
+        for (modrm, first, then) in [(0x5du8, 0x40u32, 0x48u32), (0x7d, 0x4000, 0x4800)] {
+            let mut code = vec![0xbd, 0, 0, 0, 0x09, 0xb9, 3, 0, 0, 0, 0xbb];
+            code.extend(first.to_le_bytes());
+            // 15: inc eax; 16: mov [ebp+15], bl/bh; 19: mov ebx, THEN; 24: dec ecx; 25: jnz 15
+            code.extend([0x40, 0x88, modrm, 15, 0xbb]);
+            code.extend(then.to_le_bytes());
+            code.extend([0x49, 0x75, (15i8 - 27) as u8]);
             let mut m = Machine::new();
             m.memory.map(0x0900_0000, 0x1000, READ | WRITE);
             m.memory.poke(0x0900_0000, &code);
-            m.regs[3] = 0x48;
             m.eip = 0x0900_0000;
             let stop = run(&mut m, &mut NoKernel, 100);
             assert_eq!(stop, Stop::Fault(crate::emulator::Fault::Illegal { addr: 0x0900_0000 + code.len() as u32, len: 1 }));
-            assert_eq!(m.regs[0], 0, "inc, then dec: {store:02x?}");
+            assert_eq!(m.regs[0], 1, "inc, inc, then dec (ModR/M {modrm:#x})");
         }
     }
 
