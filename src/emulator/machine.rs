@@ -317,14 +317,6 @@ impl Machine {
         disp.wrapping_add(self.regs[usize::from(base)]).wrapping_add(self.regs[usize::from(index)] << scale)
     }
 
-    /// The address of the ModR/M operand, if it is in memory.
-    pub fn operand_address(&self, inst: &Inst) -> Option<u32> {
-        match inst.rm {
-            Rm::Mem { base, index, scale, disp } => Some(self.address(base, index, scale, disp)),
-            Rm::Reg(_) => None,
-        }
-    }
-
     #[inline]
     fn get(&self, inst: &Inst, loc: Loc) -> Result<u32, Fault> {
         Ok(match loc {
