@@ -131,6 +131,9 @@ fn read_u32(read: &mut impl FnMut(&mut u32) -> Result<u8, Fault>, len: &mut u32)
     Ok(u32::from_le_bytes(bytes))
 }
 
+/// Slots a page has: one per address.
+const PAGE: usize = PAGE_SIZE as usize;
+
 /// An address's fast form, instruction length (0: not decoded yet) and
 /// the jump fused to it.
 pub type Slot = (Fast, u8, Option<Fused>);
@@ -144,7 +147,7 @@ pub struct Cache {
     index: Vec<u32>,
     insts: Vec<Box<[Inst]>>,
     /// The fast form, length (0 in an empty slot) and the jump fused to it.
-    fast: Vec<Box<[Slot]>>,
+    fast: Vec<Box<[Slot; PAGE]>>,
 }
 
 impl Default for Cache {
@@ -167,11 +170,11 @@ impl Cache {
     /// The decoded slots of the page holding `eip`, made valid for memory
     /// as it is now: (instructions, fast forms and lengths). A slot of
     /// length 0 is not decoded yet ([`Cache::fast`] decodes it).
-    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[Slot]) {
+    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[Slot; PAGE]) {
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(vec![(Fast::Other, 0, None); PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(Box::new([(Fast::Other, 0, None); PAGE]));
             self.index[page] = self.insts.len() as u32;
             memory.set_decoded(eip);
         } else if !memory.is_decoded(eip) {
@@ -215,7 +218,7 @@ impl Cache {
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(vec![(Fast::Other, 0, None); PAGE_SIZE as usize].into_boxed_slice());
+            self.fast.push(Box::new([(Fast::Other, 0, None); PAGE]));
             self.index[page] = self.insts.len() as u32;
         } else if !memory.is_decoded(eip) {
             self.insts[self.index[page] as usize - 1].fill(EMPTY);
