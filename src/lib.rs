@@ -36,13 +36,19 @@
 //! phases share lives here once: [`words`] (the tokenizer), [`number`] (the
 //! number syntax), [`opcodes`] (the opcode table), [`error`] (the one error
 //! type) and [`cli`] (what every binary does around `run`).
+//!
+//! Around the pipeline: [`toolbox`] is the `subx` binary; its `subx run`
+//! runs an ELF in [`emulator`], which names addresses with the labels and
+//! source lines of [`maps`].
 
 pub mod cli;
 pub mod debug_info;
 pub mod error;
+pub mod emulator;
 pub mod line_map;
 pub mod listing;
 pub mod literals;
+pub mod maps;
 pub mod number;
 pub mod opcodes;
 pub mod phases;

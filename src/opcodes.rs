@@ -212,6 +212,9 @@ pub struct Opcode {
     pub reg: RegField,
     /// Its own displacement or immediate.
     pub tail: Tail,
+    /// What it does, for `subx run`: an [`Action`], or for an opcode whose
+    /// reg field is a subop, the list of its [`Subop`]s.
+    pub action: Action,
 }
 
 impl Opcode {
@@ -325,115 +328,339 @@ impl Opcode {
     }
 }
 
-const fn op(bytes: &'static [u8], name: &'static str, reg: RegField, tail: Tail) -> Opcode {
-    Opcode { bytes, name, reg, tail }
+/// The registers, numbered as the `r32`, `rm32`, `base` and `index` fields
+/// and the low 3 bits of opcodes such as `40`-`5f` and `b8`-`bf` number them.
+pub const EAX: u8 = 0;
+pub const ECX: u8 = 1;
+pub const EDX: u8 = 2;
+pub const EBX: u8 = 3;
+pub const ESP: u8 = 4;
+pub const EBP: u8 = 5;
+pub const ESI: u8 = 6;
+pub const EDI: u8 = 7;
+
+/// What an instruction does, in terms `subx run` executes: the operation
+/// and where its operands are ([`Loc`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `to = to OP from`, setting CF ZF SF OF from the result; `Compare`
+    /// and `Test` set the flags only.
+    Arith(Arith, Loc, Loc),
+    /// `to = from`; no flags change.
+    Copy(Loc, Loc),
+    /// `r32 =` the address `rm32` names (never reads memory).
+    CopyAddress,
+    /// Swap `r32` and `rm32`.
+    Swap,
+    /// Add 1; CF is left alone.
+    Increment(Loc),
+    /// Subtract 1; CF is left alone.
+    Decrement(Loc),
+    /// ESP -= 4, then `[ESP] =` the operand (read before ESP moves).
+    Push(Loc),
+    /// The operand `= [ESP]`, then ESP += 4.
+    Pop(Loc),
+    /// EDX = 0xffffffff if EAX is negative, else 0 (`cdq`).
+    SignExtend,
+    /// Shift or rotate `rm32` by the opcode's imm8, or by CL when the
+    /// opcode has no imm8; only the low 5 bits of the count count.
+    Shift(Shift),
+    /// `rm32 = !rm32`, every bit flipped; no flags change.
+    Not,
+    /// `rm32 = 0 - rm32`.
+    Negate,
+    /// EDX:EAX = EAX times `rm32`, as 64 bits.
+    Multiply { signed: bool },
+    /// EAX = EDX:EAX divided by `rm32`, EDX = the remainder.
+    Divide { signed: bool },
+    /// `r32 = r32 * rm32` (signed, low 32 bits kept).
+    MultiplyInto,
+    /// Jump by the opcode's displacement when the condition holds.
+    Jump(Condition),
+    /// Jump to the address the operand holds.
+    JumpTo(Loc),
+    /// Push the address of the next instruction, jump by the displacement.
+    Call,
+    /// Push the address of the next instruction, jump to the operand.
+    CallTo(Loc),
+    /// Pop an address and jump to it.
+    Return,
+    /// Software interrupt: `0x80` is a Linux system call.
+    Interrupt,
+    /// Stop the processor: not allowed in a program (it faults).
+    Halt,
+    /// The reg field of the ModR/M byte picks one of these.
+    Subops(&'static [Subop]),
 }
 
+/// Where an operand of an [`Action`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// This register, fixed by the opcode.
+    Reg(u8),
+    /// The register the `r32` field names.
+    R32,
+    /// The register or memory the `mod`/`rm32` fields (and SIB) name.
+    Rm,
+    /// The 8-bit register the `r32` field names: AL CL DL BL AH CH DH BH.
+    R8,
+    /// The byte at `rm32`, or with mod 3 the 8-bit register it names.
+    Rm8,
+    /// The instruction's immediate.
+    Imm,
+}
+
+/// The arithmetic and logic operations of [`Action::Arith`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Or,
+    /// Add with carry: adds CF too.
+    Adc,
+    /// Subtract with borrow: subtracts CF too.
+    Sbb,
+    And,
+    Sub,
+    Xor,
+    /// Subtract for the flags only.
+    Compare,
+    /// AND for the flags only.
+    Test,
+}
+
+/// The shifts and rotations of [`Action::Shift`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shift {
+    RotateLeft,
+    RotateRight,
+    RotateLeftThroughCarry,
+    RotateRightThroughCarry,
+    Left,
+    RightLogical,
+    RightArithmetic,
+}
+
+/// When a jump is taken, by the flags of the last instruction that set them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    Always,
+    /// CF: lesser, unsigned.
+    Below,
+    /// not CF.
+    AboveOrEqual,
+    /// ZF.
+    Equal,
+    /// not ZF.
+    NotEqual,
+    /// CF or ZF.
+    BelowOrEqual,
+    /// neither CF nor ZF.
+    Above,
+    /// SF != OF: lesser, signed.
+    Less,
+    /// SF == OF.
+    GreaterOrEqual,
+    /// ZF, or SF != OF.
+    LessOrEqual,
+    /// not ZF, and SF == OF.
+    Greater,
+}
+
+/// One value of the reg field of an opcode that takes a subop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subop {
+    /// The value written as `N/subop`.
+    pub number: u8,
+    /// A short name: `add`, `adc`, `shr`, `idiv`.
+    pub name: &'static str,
+    /// What it does, in plain words, for `subx help subops`.
+    pub does: &'static str,
+    pub action: Action,
+    /// An immediate this subop takes on top of the opcode's tail (only
+    /// `f7`'s `test` has one).
+    pub imm32: bool,
+}
+
+const fn sub(number: u8, name: &'static str, does: &'static str, action: Action) -> Subop {
+    Subop { number, name, does, action, imm32: false }
+}
+
+/// `81`: combine rm32 with imm32.
+pub const ARITH_SUBOPS: &[Subop] = &[
+    sub(0, "add", "rm32 = rm32 + imm32", A::Arith(Arith::Add, L::Rm, L::Imm)),
+    sub(1, "or", "rm32 = rm32 OR imm32, bit by bit", A::Arith(Arith::Or, L::Rm, L::Imm)),
+    sub(2, "adc", "rm32 = rm32 + imm32 + CF: add with the carry of an earlier addition", A::Arith(Arith::Adc, L::Rm, L::Imm)),
+    sub(3, "sbb", "rm32 = rm32 - imm32 - CF: subtract with the borrow of an earlier subtraction", A::Arith(Arith::Sbb, L::Rm, L::Imm)),
+    sub(4, "and", "rm32 = rm32 AND imm32, bit by bit", A::Arith(Arith::And, L::Rm, L::Imm)),
+    sub(5, "sub", "rm32 = rm32 - imm32", A::Arith(Arith::Sub, L::Rm, L::Imm)),
+    sub(6, "xor", "rm32 = rm32 XOR imm32, bit by bit", A::Arith(Arith::Xor, L::Rm, L::Imm)),
+    sub(7, "compare", "compute rm32 - imm32 to set the flags for a conditional jump; rm32 is unchanged", A::Arith(Arith::Compare, L::Rm, L::Imm)),
+];
+
+/// `8f`: pop.
+pub const POP_SUBOPS: &[Subop] = &[sub(0, "pop", "rm32 = the top of the stack, then ESP += 4", A::Pop(L::Rm))];
+
+/// `c1` (by imm8) and `d3` (by CL): shifts and rotations.
+pub const SHIFT_SUBOPS: &[Subop] = &[
+    sub(0, "rol", "rotate rm32 left: bits shifted out at the top come back in at the bottom", A::Shift(Shift::RotateLeft)),
+    sub(1, "ror", "rotate rm32 right: bits shifted out at the bottom come back in at the top", A::Shift(Shift::RotateRight)),
+    sub(2, "rcl", "rotate the 33 bits of rm32 and CF left", A::Shift(Shift::RotateLeftThroughCarry)),
+    sub(3, "rcr", "rotate the 33 bits of rm32 and CF right", A::Shift(Shift::RotateRightThroughCarry)),
+    sub(4, "shl", "shift rm32 left, filling with zeros: multiply by a power of 2", A::Shift(Shift::Left)),
+    sub(5, "shr", "shift rm32 right, filling with zeros: divide an unsigned number by a power of 2", A::Shift(Shift::RightLogical)),
+    sub(6, "sal", "the same as shl (a second encoding the processor accepts)", A::Shift(Shift::Left)),
+    sub(7, "sar", "shift rm32 right, filling with copies of the sign bit: divide a signed number by a power of 2, rounding down", A::Shift(Shift::RightArithmetic)),
+];
+
+/// `c6`: copy a byte.
+pub const COPY_BYTE_SUBOPS: &[Subop] = &[sub(0, "copy", "the byte at rm32 = imm8", A::Copy(L::Rm8, L::Imm))];
+
+/// `c7`: copy.
+pub const COPY_SUBOPS: &[Subop] = &[sub(0, "copy", "rm32 = imm32", A::Copy(L::Rm, L::Imm))];
+
+/// `f7`: operations on one operand, and multiply and divide by rm32.
+pub const UNARY_SUBOPS: &[Subop] = &[
+    Subop { imm32: true, ..sub(0, "test", "compute rm32 AND imm32 to set the flags; takes an imm32 after the ModR/M operands", A::Arith(Arith::Test, L::Rm, L::Imm)) },
+    Subop { imm32: true, ..sub(1, "test", "the same as subop 0 (a second encoding the processor accepts)", A::Arith(Arith::Test, L::Rm, L::Imm)) },
+    sub(2, "not", "rm32 = NOT rm32: flip every bit; no flag changes", A::Not),
+    sub(3, "neg", "rm32 = 0 - rm32; CF is set unless rm32 was 0", A::Negate),
+    sub(4, "mul", "EDX:EAX = EAX * rm32, unsigned, the 64-bit product in two registers; CF and OF say whether EDX is needed", A::Multiply { signed: false }),
+    sub(5, "imul", "EDX:EAX = EAX * rm32, signed; CF and OF say whether EDX is more than EAX's sign", A::Multiply { signed: true }),
+    sub(6, "div", "divide the unsigned 64-bit EDX:EAX by rm32: EAX = quotient, EDX = remainder; faults on 0 or a quotient over 32 bits (set EDX to 0 first)", A::Divide { signed: false }),
+    sub(7, "idiv", "divide the signed 64-bit EDX:EAX by rm32: EAX = quotient rounded toward 0, EDX = remainder with the dividend's sign; faults on 0 or overflow (sign-extend EAX into EDX first, with 99)", A::Divide { signed: true }),
+];
+
+/// `ff`: operations on rm32, including calls and jumps through it.
+pub const FF_SUBOPS: &[Subop] = &[
+    sub(0, "inc", "rm32 = rm32 + 1; CF is left alone", A::Increment(L::Rm)),
+    sub(1, "dec", "rm32 = rm32 - 1; CF is left alone", A::Decrement(L::Rm)),
+    sub(2, "call", "call the address held in rm32 (push the return address, jump)", A::CallTo(L::Rm)),
+    sub(4, "jump", "jump to the address held in rm32", A::JumpTo(L::Rm)),
+    sub(6, "push", "push rm32 on the stack: ESP -= 4, then [ESP] = rm32", A::Push(L::Rm)),
+];
+
+impl Opcode {
+    /// The subop this opcode gives the reg field value `number`, if it
+    /// takes subops and the processor defines that one.
+    pub fn subop(&self, number: u8) -> Option<&'static Subop> {
+        match self.action {
+            Action::Subops(list) => list.iter().find(|s| s.number == number),
+            _ => None,
+        }
+    }
+}
+
+const fn op(bytes: &'static [u8], name: &'static str, reg: RegField, tail: Tail, action: Action) -> Opcode {
+    Opcode { bytes, name, reg, tail, action }
+}
+
+use Action as A;
+use Loc as L;
 use RegField as R;
 
 /// Every supported opcode, in the order `--help` lists them.
 pub const OPCODES: &[Opcode] = &[
-    op(&[0x01], "add r32 to rm32", R::R32, Tail::None),
-    op(&[0x03], "add rm32 to r32", R::R32, Tail::None),
-    op(&[0x05], "add imm32 to EAX", R::None, Tail::Imm32),
-    op(&[0x09], "rm32 = bitwise OR of r32 with rm32", R::R32, Tail::None),
-    op(&[0x0b], "r32 = bitwise OR of r32 with rm32", R::R32, Tail::None),
-    op(&[0x0d], "EAX = bitwise OR of imm32 with EAX", R::None, Tail::Imm32),
-    op(&[0x21], "rm32 = bitwise AND of r32 with rm32", R::R32, Tail::None),
-    op(&[0x23], "r32 = bitwise AND of r32 with rm32", R::R32, Tail::None),
-    op(&[0x25], "EAX = bitwise AND of imm32 with EAX", R::None, Tail::Imm32),
-    op(&[0x29], "subtract r32 from rm32", R::R32, Tail::None),
-    op(&[0x2b], "subtract rm32 from r32", R::R32, Tail::None),
-    op(&[0x2d], "subtract imm32 from EAX", R::None, Tail::Imm32),
-    op(&[0x31], "rm32 = bitwise XOR of r32 with rm32", R::R32, Tail::None),
-    op(&[0x33], "r32 = bitwise XOR of r32 with rm32", R::R32, Tail::None),
-    op(&[0x35], "EAX = bitwise XOR of imm32 with EAX", R::None, Tail::Imm32),
-    op(&[0x39], "compare: set SF if rm32 < r32", R::R32, Tail::None),
-    op(&[0x3b], "compare: set SF if r32 < rm32", R::R32, Tail::None),
-    op(&[0x3d], "compare: set SF if EAX < imm32", R::None, Tail::Imm32),
-    op(&[0x40], "increment EAX", R::None, Tail::None),
-    op(&[0x41], "increment ECX", R::None, Tail::None),
-    op(&[0x42], "increment EDX", R::None, Tail::None),
-    op(&[0x43], "increment EBX", R::None, Tail::None),
-    op(&[0x44], "increment ESP", R::None, Tail::None),
-    op(&[0x45], "increment EBP", R::None, Tail::None),
-    op(&[0x46], "increment ESI", R::None, Tail::None),
-    op(&[0x47], "increment EDI", R::None, Tail::None),
-    op(&[0x48], "decrement EAX", R::None, Tail::None),
-    op(&[0x49], "decrement ECX", R::None, Tail::None),
-    op(&[0x4a], "decrement EDX", R::None, Tail::None),
-    op(&[0x4b], "decrement EBX", R::None, Tail::None),
-    op(&[0x4c], "decrement ESP", R::None, Tail::None),
-    op(&[0x4d], "decrement EBP", R::None, Tail::None),
-    op(&[0x4e], "decrement ESI", R::None, Tail::None),
-    op(&[0x4f], "decrement EDI", R::None, Tail::None),
-    op(&[0x50], "push EAX to stack", R::None, Tail::None),
-    op(&[0x51], "push ECX to stack", R::None, Tail::None),
-    op(&[0x52], "push EDX to stack", R::None, Tail::None),
-    op(&[0x53], "push EBX to stack", R::None, Tail::None),
-    op(&[0x54], "push ESP to stack", R::None, Tail::None),
-    op(&[0x55], "push EBP to stack", R::None, Tail::None),
-    op(&[0x56], "push ESI to stack", R::None, Tail::None),
-    op(&[0x57], "push EDI to stack", R::None, Tail::None),
-    op(&[0x58], "pop top of stack to EAX", R::None, Tail::None),
-    op(&[0x59], "pop top of stack to ECX", R::None, Tail::None),
-    op(&[0x5a], "pop top of stack to EDX", R::None, Tail::None),
-    op(&[0x5b], "pop top of stack to EBX", R::None, Tail::None),
-    op(&[0x5c], "pop top of stack to ESP", R::None, Tail::None),
-    op(&[0x5d], "pop top of stack to EBP", R::None, Tail::None),
-    op(&[0x5e], "pop top of stack to ESI", R::None, Tail::None),
-    op(&[0x5f], "pop top of stack to EDI", R::None, Tail::None),
-    op(&[0x68], "push imm32 to stack", R::None, Tail::Imm32),
-    op(&[0x72], "jump disp8 bytes away if lesser (unsigned), if CF is set", R::None, Tail::Disp8),
-    op(&[0x73], "jump disp8 bytes away if greater or equal (unsigned), if CF is unset", R::None, Tail::Disp8),
-    op(&[0x74], "jump disp8 bytes away if equal, if ZF is set", R::None, Tail::Disp8),
-    op(&[0x75], "jump disp8 bytes away if not equal, if ZF is not set", R::None, Tail::Disp8),
-    op(&[0x76], "jump disp8 bytes away if lesser or equal (unsigned)", R::None, Tail::Disp8),
-    op(&[0x77], "jump disp8 bytes away if greater (unsigned)", R::None, Tail::Disp8),
-    op(&[0x7c], "jump disp8 bytes away if lesser, if SF != OF", R::None, Tail::Disp8),
-    op(&[0x7d], "jump disp8 bytes away if greater or equal, if SF == OF", R::None, Tail::Disp8),
-    op(&[0x7e], "jump disp8 bytes away if lesser or equal", R::None, Tail::Disp8),
-    op(&[0x7f], "jump disp8 bytes away if greater", R::None, Tail::Disp8),
-    op(&[0x81], "combine rm32 with imm32 based on subop", R::Subop, Tail::Imm32),
-    op(&[0x87], "swap the contents of r32 and rm32", R::R32, Tail::None),
-    op(&[0x88], "copy r8 to r8/m8-at-r32", R::R32, Tail::None),
-    op(&[0x89], "copy r32 to rm32", R::R32, Tail::None),
-    op(&[0x8a], "copy r8/m8-at-r32 to r8", R::R32, Tail::None),
-    op(&[0x8b], "copy rm32 to r32", R::R32, Tail::None),
-    op(&[0x8d], "copy address in rm32 into r32", R::R32, Tail::None),
-    op(&[0x8f], "pop top of stack to rm32", R::Subop, Tail::None),
-    op(&[0x99], "sign-extend EAX into EDX", R::None, Tail::None),
-    op(&[0xb8], "copy imm32 to EAX", R::None, Tail::Imm32),
-    op(&[0xb9], "copy imm32 to ECX", R::None, Tail::Imm32),
-    op(&[0xba], "copy imm32 to EDX", R::None, Tail::Imm32),
-    op(&[0xbb], "copy imm32 to EBX", R::None, Tail::Imm32),
-    op(&[0xbc], "copy imm32 to ESP", R::None, Tail::Imm32),
-    op(&[0xbd], "copy imm32 to EBP", R::None, Tail::Imm32),
-    op(&[0xbe], "copy imm32 to ESI", R::None, Tail::Imm32),
-    op(&[0xbf], "copy imm32 to EDI", R::None, Tail::Imm32),
-    op(&[0xc1], "shift rm32 by imm8 bits depending on subop", R::SubopOrEqualR32, Tail::Imm8),
-    op(&[0xc3], "return from most recent unfinished call", R::None, Tail::None),
-    op(&[0xc6], "copy imm8 to r8/m8-at-r32", R::SubopOrEqualR32, Tail::Imm8),
-    op(&[0xc7], "copy imm32 to rm32", R::SubopOrEqualR32, Tail::Imm32),
-    op(&[0xcd], "software interrupt", R::None, Tail::Imm8),
-    op(&[0xd3], "shift rm32 by CL bits depending on subop", R::SubopOrEqualR32, Tail::None),
-    op(&[0xe8], "call disp32", R::None, Tail::Disp32),
-    op(&[0xe9], "jump disp32 bytes away", R::None, Tail::Disp32),
-    op(&[0xeb], "jump disp8 bytes away", R::None, Tail::Disp8),
-    op(&[0xf4], "halt", R::None, Tail::None),
-    op(&[0xf7], "negate/multiply/divide rm32 depending on subop", R::SubopOrEqualR32, Tail::None),
-    op(&[0xff], "increment/decrement/jump/push/call rm32 based on subop", R::Subop, Tail::None),
-    op(&[0x0f, 0x82], "jump disp32 bytes away if lesser (unsigned), if CF is set", R::None, Tail::Disp32),
-    op(&[0x0f, 0x83], "jump disp32 bytes away if greater or equal (unsigned), if CF is unset", R::None, Tail::Disp32),
-    op(&[0x0f, 0x84], "jump disp32 bytes away if equal, if ZF is set", R::None, Tail::Disp32),
-    op(&[0x0f, 0x85], "jump disp32 bytes away if not equal, if ZF is not set", R::None, Tail::Disp32),
-    op(&[0x0f, 0x86], "jump disp32 bytes away if lesser or equal (unsigned)", R::None, Tail::Disp32),
-    op(&[0x0f, 0x87], "jump disp32 bytes away if greater (unsigned)", R::None, Tail::Disp32),
-    op(&[0x0f, 0x8c], "jump disp32 bytes away if lesser, if SF != OF", R::None, Tail::Disp32),
-    op(&[0x0f, 0x8d], "jump disp32 bytes away if greater or equal, if SF == OF", R::None, Tail::Disp32),
-    op(&[0x0f, 0x8e], "jump disp32 bytes away if lesser or equal", R::None, Tail::Disp32),
-    op(&[0x0f, 0x8f], "jump disp32 bytes away if greater", R::None, Tail::Disp32),
-    op(&[0x0f, 0xaf], "multiply rm32 into r32", R::R32, Tail::None),
+    op(&[0x01], "add r32 to rm32", R::R32, Tail::None, A::Arith(Arith::Add, L::Rm, L::R32)),
+    op(&[0x03], "add rm32 to r32", R::R32, Tail::None, A::Arith(Arith::Add, L::R32, L::Rm)),
+    op(&[0x05], "add imm32 to EAX", R::None, Tail::Imm32, A::Arith(Arith::Add, L::Reg(EAX), L::Imm)),
+    op(&[0x09], "rm32 = bitwise OR of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::Or, L::Rm, L::R32)),
+    op(&[0x0b], "r32 = bitwise OR of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::Or, L::R32, L::Rm)),
+    op(&[0x0d], "EAX = bitwise OR of imm32 with EAX", R::None, Tail::Imm32, A::Arith(Arith::Or, L::Reg(EAX), L::Imm)),
+    op(&[0x21], "rm32 = bitwise AND of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::And, L::Rm, L::R32)),
+    op(&[0x23], "r32 = bitwise AND of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::And, L::R32, L::Rm)),
+    op(&[0x25], "EAX = bitwise AND of imm32 with EAX", R::None, Tail::Imm32, A::Arith(Arith::And, L::Reg(EAX), L::Imm)),
+    op(&[0x29], "subtract r32 from rm32", R::R32, Tail::None, A::Arith(Arith::Sub, L::Rm, L::R32)),
+    op(&[0x2b], "subtract rm32 from r32", R::R32, Tail::None, A::Arith(Arith::Sub, L::R32, L::Rm)),
+    op(&[0x2d], "subtract imm32 from EAX", R::None, Tail::Imm32, A::Arith(Arith::Sub, L::Reg(EAX), L::Imm)),
+    op(&[0x31], "rm32 = bitwise XOR of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::Xor, L::Rm, L::R32)),
+    op(&[0x33], "r32 = bitwise XOR of r32 with rm32", R::R32, Tail::None, A::Arith(Arith::Xor, L::R32, L::Rm)),
+    op(&[0x35], "EAX = bitwise XOR of imm32 with EAX", R::None, Tail::Imm32, A::Arith(Arith::Xor, L::Reg(EAX), L::Imm)),
+    op(&[0x39], "compare: set SF if rm32 < r32", R::R32, Tail::None, A::Arith(Arith::Compare, L::Rm, L::R32)),
+    op(&[0x3b], "compare: set SF if r32 < rm32", R::R32, Tail::None, A::Arith(Arith::Compare, L::R32, L::Rm)),
+    op(&[0x3d], "compare: set SF if EAX < imm32", R::None, Tail::Imm32, A::Arith(Arith::Compare, L::Reg(EAX), L::Imm)),
+    op(&[0x40], "increment EAX", R::None, Tail::None, A::Increment(L::Reg(EAX))),
+    op(&[0x41], "increment ECX", R::None, Tail::None, A::Increment(L::Reg(ECX))),
+    op(&[0x42], "increment EDX", R::None, Tail::None, A::Increment(L::Reg(EDX))),
+    op(&[0x43], "increment EBX", R::None, Tail::None, A::Increment(L::Reg(EBX))),
+    op(&[0x44], "increment ESP", R::None, Tail::None, A::Increment(L::Reg(ESP))),
+    op(&[0x45], "increment EBP", R::None, Tail::None, A::Increment(L::Reg(EBP))),
+    op(&[0x46], "increment ESI", R::None, Tail::None, A::Increment(L::Reg(ESI))),
+    op(&[0x47], "increment EDI", R::None, Tail::None, A::Increment(L::Reg(EDI))),
+    op(&[0x48], "decrement EAX", R::None, Tail::None, A::Decrement(L::Reg(EAX))),
+    op(&[0x49], "decrement ECX", R::None, Tail::None, A::Decrement(L::Reg(ECX))),
+    op(&[0x4a], "decrement EDX", R::None, Tail::None, A::Decrement(L::Reg(EDX))),
+    op(&[0x4b], "decrement EBX", R::None, Tail::None, A::Decrement(L::Reg(EBX))),
+    op(&[0x4c], "decrement ESP", R::None, Tail::None, A::Decrement(L::Reg(ESP))),
+    op(&[0x4d], "decrement EBP", R::None, Tail::None, A::Decrement(L::Reg(EBP))),
+    op(&[0x4e], "decrement ESI", R::None, Tail::None, A::Decrement(L::Reg(ESI))),
+    op(&[0x4f], "decrement EDI", R::None, Tail::None, A::Decrement(L::Reg(EDI))),
+    op(&[0x50], "push EAX to stack", R::None, Tail::None, A::Push(L::Reg(EAX))),
+    op(&[0x51], "push ECX to stack", R::None, Tail::None, A::Push(L::Reg(ECX))),
+    op(&[0x52], "push EDX to stack", R::None, Tail::None, A::Push(L::Reg(EDX))),
+    op(&[0x53], "push EBX to stack", R::None, Tail::None, A::Push(L::Reg(EBX))),
+    op(&[0x54], "push ESP to stack", R::None, Tail::None, A::Push(L::Reg(ESP))),
+    op(&[0x55], "push EBP to stack", R::None, Tail::None, A::Push(L::Reg(EBP))),
+    op(&[0x56], "push ESI to stack", R::None, Tail::None, A::Push(L::Reg(ESI))),
+    op(&[0x57], "push EDI to stack", R::None, Tail::None, A::Push(L::Reg(EDI))),
+    op(&[0x58], "pop top of stack to EAX", R::None, Tail::None, A::Pop(L::Reg(EAX))),
+    op(&[0x59], "pop top of stack to ECX", R::None, Tail::None, A::Pop(L::Reg(ECX))),
+    op(&[0x5a], "pop top of stack to EDX", R::None, Tail::None, A::Pop(L::Reg(EDX))),
+    op(&[0x5b], "pop top of stack to EBX", R::None, Tail::None, A::Pop(L::Reg(EBX))),
+    op(&[0x5c], "pop top of stack to ESP", R::None, Tail::None, A::Pop(L::Reg(ESP))),
+    op(&[0x5d], "pop top of stack to EBP", R::None, Tail::None, A::Pop(L::Reg(EBP))),
+    op(&[0x5e], "pop top of stack to ESI", R::None, Tail::None, A::Pop(L::Reg(ESI))),
+    op(&[0x5f], "pop top of stack to EDI", R::None, Tail::None, A::Pop(L::Reg(EDI))),
+    op(&[0x68], "push imm32 to stack", R::None, Tail::Imm32, A::Push(L::Imm)),
+    op(&[0x72], "jump disp8 bytes away if lesser (unsigned), if CF is set", R::None, Tail::Disp8, A::Jump(Condition::Below)),
+    op(&[0x73], "jump disp8 bytes away if greater or equal (unsigned), if CF is unset", R::None, Tail::Disp8, A::Jump(Condition::AboveOrEqual)),
+    op(&[0x74], "jump disp8 bytes away if equal, if ZF is set", R::None, Tail::Disp8, A::Jump(Condition::Equal)),
+    op(&[0x75], "jump disp8 bytes away if not equal, if ZF is not set", R::None, Tail::Disp8, A::Jump(Condition::NotEqual)),
+    op(&[0x76], "jump disp8 bytes away if lesser or equal (unsigned)", R::None, Tail::Disp8, A::Jump(Condition::BelowOrEqual)),
+    op(&[0x77], "jump disp8 bytes away if greater (unsigned)", R::None, Tail::Disp8, A::Jump(Condition::Above)),
+    op(&[0x7c], "jump disp8 bytes away if lesser, if SF != OF", R::None, Tail::Disp8, A::Jump(Condition::Less)),
+    op(&[0x7d], "jump disp8 bytes away if greater or equal, if SF == OF", R::None, Tail::Disp8, A::Jump(Condition::GreaterOrEqual)),
+    op(&[0x7e], "jump disp8 bytes away if lesser or equal", R::None, Tail::Disp8, A::Jump(Condition::LessOrEqual)),
+    op(&[0x7f], "jump disp8 bytes away if greater", R::None, Tail::Disp8, A::Jump(Condition::Greater)),
+    op(&[0x81], "combine rm32 with imm32 based on subop", R::Subop, Tail::Imm32, A::Subops(ARITH_SUBOPS)),
+    op(&[0x87], "swap the contents of r32 and rm32", R::R32, Tail::None, A::Swap),
+    op(&[0x88], "copy r8 to r8/m8-at-r32", R::R32, Tail::None, A::Copy(L::Rm8, L::R8)),
+    op(&[0x89], "copy r32 to rm32", R::R32, Tail::None, A::Copy(L::Rm, L::R32)),
+    op(&[0x8a], "copy r8/m8-at-r32 to r8", R::R32, Tail::None, A::Copy(L::R8, L::Rm8)),
+    op(&[0x8b], "copy rm32 to r32", R::R32, Tail::None, A::Copy(L::R32, L::Rm)),
+    op(&[0x8d], "copy address in rm32 into r32", R::R32, Tail::None, A::CopyAddress),
+    op(&[0x8f], "pop top of stack to rm32", R::Subop, Tail::None, A::Subops(POP_SUBOPS)),
+    op(&[0x99], "sign-extend EAX into EDX", R::None, Tail::None, A::SignExtend),
+    op(&[0xb8], "copy imm32 to EAX", R::None, Tail::Imm32, A::Copy(L::Reg(EAX), L::Imm)),
+    op(&[0xb9], "copy imm32 to ECX", R::None, Tail::Imm32, A::Copy(L::Reg(ECX), L::Imm)),
+    op(&[0xba], "copy imm32 to EDX", R::None, Tail::Imm32, A::Copy(L::Reg(EDX), L::Imm)),
+    op(&[0xbb], "copy imm32 to EBX", R::None, Tail::Imm32, A::Copy(L::Reg(EBX), L::Imm)),
+    op(&[0xbc], "copy imm32 to ESP", R::None, Tail::Imm32, A::Copy(L::Reg(ESP), L::Imm)),
+    op(&[0xbd], "copy imm32 to EBP", R::None, Tail::Imm32, A::Copy(L::Reg(EBP), L::Imm)),
+    op(&[0xbe], "copy imm32 to ESI", R::None, Tail::Imm32, A::Copy(L::Reg(ESI), L::Imm)),
+    op(&[0xbf], "copy imm32 to EDI", R::None, Tail::Imm32, A::Copy(L::Reg(EDI), L::Imm)),
+    op(&[0xc1], "shift rm32 by imm8 bits depending on subop", R::SubopOrEqualR32, Tail::Imm8, A::Subops(SHIFT_SUBOPS)),
+    op(&[0xc3], "return from most recent unfinished call", R::None, Tail::None, A::Return),
+    op(&[0xc6], "copy imm8 to r8/m8-at-r32", R::SubopOrEqualR32, Tail::Imm8, A::Subops(COPY_BYTE_SUBOPS)),
+    op(&[0xc7], "copy imm32 to rm32", R::SubopOrEqualR32, Tail::Imm32, A::Subops(COPY_SUBOPS)),
+    op(&[0xcd], "software interrupt", R::None, Tail::Imm8, A::Interrupt),
+    op(&[0xd3], "shift rm32 by CL bits depending on subop", R::SubopOrEqualR32, Tail::None, A::Subops(SHIFT_SUBOPS)),
+    op(&[0xe8], "call disp32", R::None, Tail::Disp32, A::Call),
+    op(&[0xe9], "jump disp32 bytes away", R::None, Tail::Disp32, A::Jump(Condition::Always)),
+    op(&[0xeb], "jump disp8 bytes away", R::None, Tail::Disp8, A::Jump(Condition::Always)),
+    op(&[0xf4], "halt", R::None, Tail::None, A::Halt),
+    op(&[0xf7], "negate/multiply/divide rm32 depending on subop", R::SubopOrEqualR32, Tail::None, A::Subops(UNARY_SUBOPS)),
+    op(&[0xff], "increment/decrement/jump/push/call rm32 based on subop", R::Subop, Tail::None, A::Subops(FF_SUBOPS)),
+    op(&[0x0f, 0x82], "jump disp32 bytes away if lesser (unsigned), if CF is set", R::None, Tail::Disp32, A::Jump(Condition::Below)),
+    op(&[0x0f, 0x83], "jump disp32 bytes away if greater or equal (unsigned), if CF is unset", R::None, Tail::Disp32, A::Jump(Condition::AboveOrEqual)),
+    op(&[0x0f, 0x84], "jump disp32 bytes away if equal, if ZF is set", R::None, Tail::Disp32, A::Jump(Condition::Equal)),
+    op(&[0x0f, 0x85], "jump disp32 bytes away if not equal, if ZF is not set", R::None, Tail::Disp32, A::Jump(Condition::NotEqual)),
+    op(&[0x0f, 0x86], "jump disp32 bytes away if lesser or equal (unsigned)", R::None, Tail::Disp32, A::Jump(Condition::BelowOrEqual)),
+    op(&[0x0f, 0x87], "jump disp32 bytes away if greater (unsigned)", R::None, Tail::Disp32, A::Jump(Condition::Above)),
+    op(&[0x0f, 0x8c], "jump disp32 bytes away if lesser, if SF != OF", R::None, Tail::Disp32, A::Jump(Condition::Less)),
+    op(&[0x0f, 0x8d], "jump disp32 bytes away if greater or equal, if SF == OF", R::None, Tail::Disp32, A::Jump(Condition::GreaterOrEqual)),
+    op(&[0x0f, 0x8e], "jump disp32 bytes away if lesser or equal", R::None, Tail::Disp32, A::Jump(Condition::LessOrEqual)),
+    op(&[0x0f, 0x8f], "jump disp32 bytes away if greater", R::None, Tail::Disp32, A::Jump(Condition::Greater)),
+    op(&[0x0f, 0xaf], "multiply rm32 into r32", R::R32, Tail::None, A::MultiplyInto),
 ];
 
 /// The first byte of every two-byte opcode.
@@ -594,6 +821,68 @@ mod tests {
                 assert_eq!(opcode.permitted() & op.bit() != 0, opcode.permits(op), "{} {}", opcode.spelling(), op.name());
             }
         }
+    }
+
+    /// What `subx run` needs of every entry: an action whose operands the
+    /// instruction has (an immediate from a tail, `r32` and `rm32` from a
+    /// ModR/M byte, jumps with a displacement), and subops exactly for the
+    /// opcodes whose reg field is a subop.
+    #[test]
+    fn every_entry_says_what_the_emulator_does() {
+        fn uses(action: Action, loc: Loc) -> bool {
+            match action {
+                Action::Arith(_, a, b) | Action::Copy(a, b) => a == loc || b == loc,
+                Action::Increment(a) | Action::Decrement(a) | Action::Push(a) | Action::Pop(a) => a == loc,
+                Action::JumpTo(a) | Action::CallTo(a) => a == loc,
+                Action::CopyAddress | Action::Swap | Action::MultiplyInto => matches!(loc, Loc::R32 | Loc::Rm),
+                Action::Interrupt => loc == Loc::Imm,
+                Action::Shift(_) | Action::Not | Action::Negate | Action::Multiply { .. } | Action::Divide { .. } => {
+                    loc == Loc::Rm
+                }
+                _ => false,
+            }
+        }
+        for opcode in OPCODES {
+            let name = opcode.spelling();
+            let actions: Vec<(Action, bool)> = match opcode.action {
+                Action::Subops(list) => {
+                    assert!(matches!(opcode.reg, RegField::Subop | RegField::SubopOrEqualR32), "{name}: subops without a subop field");
+                    assert!(!list.is_empty(), "{name}: empty subop list");
+                    for (k, s) in list.iter().enumerate() {
+                        assert!(s.number < 8 && !s.name.is_empty() && !s.does.is_empty(), "{name} /{}", s.number);
+                        assert!(list[..k].iter().all(|t| t.number != s.number), "{name}: subop {} twice", s.number);
+                        assert!(!matches!(s.action, Action::Subops(_)), "{name}: nested subops");
+                    }
+                    list.iter().map(|s| (s.action, s.imm32)).collect()
+                }
+                action => {
+                    assert!(!matches!(opcode.reg, RegField::Subop | RegField::SubopOrEqualR32), "{name}: a subop field but no subops");
+                    vec![(action, false)]
+                }
+            };
+            for (action, imm32) in actions {
+                let has_imm = matches!(opcode.tail, Tail::Imm8 | Tail::Imm32) || imm32;
+                if matches!(action, Action::Shift(_)) {
+                    // The count: the imm8, or CL without one.
+                    assert!(matches!(opcode.tail, Tail::Imm8 | Tail::None) && !imm32, "{name}: a shift's count");
+                } else {
+                    assert_eq!(uses(action, Loc::Imm), has_imm, "{name}: {action:?} and its immediate");
+                }
+                let modrm = [Loc::R32, Loc::Rm, Loc::R8, Loc::Rm8].iter().any(|&l| uses(action, l));
+                assert_eq!(modrm, opcode.has_modrm(), "{name}: {action:?} and its ModR/M byte");
+                let relative = matches!(action, Action::Jump(_) | Action::Call);
+                assert_eq!(relative, matches!(opcode.tail, Tail::Disp8 | Tail::Disp32), "{name}: {action:?} and its displacement");
+            }
+        }
+    }
+
+    #[test]
+    fn subops_are_found_by_number() {
+        let f7 = lookup(&[0xf7]).unwrap();
+        assert_eq!(f7.subop(7).unwrap().name, "idiv");
+        assert!(f7.subop(0).unwrap().imm32);
+        assert!(lookup(&[0xff]).unwrap().subop(3).is_none(), "far call is not supported");
+        assert!(lookup(&[0x89]).unwrap().subop(0).is_none());
     }
 
     #[test]

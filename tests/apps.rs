@@ -4,14 +4,16 @@
 //! `scripts/ntranslate -o OUT init.linux subx-apps/NAME.subx` (with
 //! `--sugar` for the sugared programs, `NAME-sugar.subx`), with the phase
 //! binaries this `cargo test` built (`SUBX_BIN`), into a temporary directory.
-//! The ELF then runs natively, in an empty temporary directory, once per row
-//! of the table below, with the given arguments and stdin; its exit status
-//! and stdout must be exactly the ones in the row, and it must leave the
+//! The ELF then runs in an empty temporary directory, once per row of the
+//! table below, with the given arguments and stdin; its exit status and
+//! stdout must be exactly the ones in the row, and it must leave the
 //! directory empty. A program with `test-` functions is also run as
-//! `ELF test`, which runs its tests and must exit 0.
+//! `ELF test`, which runs its tests and must exit 0. Every run is done
+//! twice, natively and under `subx run`; with `SUBX_NATIVE=0` (a host that
+//! cannot run 32-bit x86) only under `subx run`.
 //!
-//! `nos` prints a heap address that the kernel chooses, so its first line is
-//! checked by shape only.
+//! `nos` prints a heap address that the kernel (or `subx run`) chooses, so
+//! its first line is checked by shape only.
 //!
 //! A sugared program (SUGARED) is the same program as its plain twin in
 //! APPS, written with blocks, calls and sigils: it runs the twin's rows and
@@ -30,7 +32,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, project};
+use support::{bin_dir, project, Runner};
 
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
@@ -117,6 +119,15 @@ const APPS: &[App] = &[
     },
     App { name: "13-files", has_tests: false, runs: &[run(&[], "", 0, "written to notes.tmp\n")] },
     App {
+        name: "17-upcase",
+        has_tests: false,
+        runs: &[
+            run(&[], "Hello, World! abc xyz {}`@\n", 0, "HELLO, WORLD! ABC XYZ {}`@\n"),
+            run(&[], "", 0, ""),
+            run(&[], "no newline", 0, "NO NEWLINE"),
+        ],
+    },
+    App {
         name: "nos",
         has_tests: true,
         runs: &[Run { args: &[], stdin: "", exit: 0, stdout: Stdout::Nos("0x0000aaaa", "0x0000bbbb") }],
@@ -183,8 +194,9 @@ struct Outcome {
 }
 
 /// Run `elf` with `args` and `stdin` in `dir`, killing it after TIME_LIMIT.
-fn execute(elf: &Path, args: &[&str], stdin: &str, dir: &Path) -> Result<Outcome, String> {
-    let mut child = Command::new(elf)
+fn execute(runner: Runner, elf: &Path, args: &[&str], stdin: &str, dir: &Path) -> Result<Outcome, String> {
+    let mut child = runner
+        .command(elf)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped())
@@ -231,10 +243,10 @@ fn is_hex_address_line(line: &str) -> bool {
 }
 
 /// Check one run; a description of what is wrong, if anything.
-fn check_run(app: &App, elf: &Path, r: &Run) -> Result<(), String> {
+fn check_run(runner: Runner, app: &App, elf: &Path, r: &Run) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let got = execute(elf, r.args, r.stdin, dir.path())?;
-    let what = format!("{} {:?} with stdin {:?}", app.name, r.args, r.stdin);
+    let got = execute(runner, elf, r.args, r.stdin, dir.path())?;
+    let what = format!("{} {:?} with stdin {:?} ({runner:?})", app.name, r.args, r.stdin);
     if got.exit != r.exit {
         return Err(format!(
             "{what}: exit status {} instead of {} (stdout {:?}, stderr {:?})",
@@ -281,16 +293,19 @@ fn check_app(app: &App, sugar: bool, out_dir: &Path) -> Vec<String> {
         Ok(elf) => elf,
         Err(e) => return vec![e],
     };
-    let mut problems: Vec<String> = app.runs.iter().filter_map(|r| check_run(app, &elf, r).err()).collect();
-    if app.has_tests {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        match execute(&elf, &["test"], "", dir.path()) {
-            Ok(got) if got.exit == 0 => {}
-            Ok(got) => problems.push(format!(
-                "{} test: exit status {} instead of 0; stderr:\n{}",
-                app.name, got.exit, got.stderr
-            )),
-            Err(e) => problems.push(e),
+    let mut problems = Vec::new();
+    for &runner in Runner::available() {
+        problems.extend(app.runs.iter().filter_map(|r| check_run(runner, app, &elf, r).err()));
+        if app.has_tests {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            match execute(runner, &elf, &["test"], "", dir.path()) {
+                Ok(got) if got.exit == 0 => {}
+                Ok(got) => problems.push(format!(
+                    "{} test ({runner:?}): exit status {} instead of 0; stderr:\n{}",
+                    app.name, got.exit, got.stderr
+                )),
+                Err(e) => problems.push(e),
+            }
         }
     }
     problems
@@ -407,15 +422,15 @@ test-one-is-two:
     let elf = translate(&src, dir.path(), false).unwrap_or_else(|e| panic!("{e}"));
     let run_dir = tempfile::tempdir().expect("temporary directory");
 
-    let tested = execute(&elf, &["test"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let tested = execute(Runner::default(), &elf, &["test"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(tested.exit, 1, "test mode with a failing test; stderr {:?}", tested.stderr);
     assert!(tested.stderr.contains("FAIL: F - test-one-is-two"), "stderr {:?}", tested.stderr);
     assert!(!tested.stderr.contains("test-one-is-one"), "stderr {:?}", tested.stderr);
 
-    let normal = execute(&elf, &[], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let normal = execute(Runner::default(), &elf, &[], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(normal.exit, 7, "a normal run does not run the tests");
     // Only the exact argument `test` runs the tests.
-    let other = execute(&elf, &["tests"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let other = execute(Runner::default(), &elf, &["tests"], "", run_dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other.exit, 7, "the argument 'tests' is not 'test'");
 }
 

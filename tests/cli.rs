@@ -290,7 +290,7 @@ fn an_installed_ntranslate_finds_the_binaries_on_path() {
         .output()
         .expect("run ntranslate");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let status = std::process::Command::new(dir.path().join("exit.elf")).status().expect("run the ELF");
+    let status = support::Runner::default().command(&dir.path().join("exit.elf")).status().expect("run the ELF");
     assert_eq!(status.code(), Some(7));
 }
 

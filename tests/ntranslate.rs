@@ -41,8 +41,9 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// Run the ELF natively, or under `subx run` with `SUBX_NATIVE=0`.
 fn run_elf(path: &Path) -> i32 {
-    Command::new(path).status().expect("run the ELF").code().unwrap_or(-1)
+    support::Runner::default().command(path).status().expect("run the ELF").code().unwrap_or(-1)
 }
 
 #[test]

@@ -29,7 +29,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, project, vectors};
+use support::{bin_dir, project, vectors, Runner};
 
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
@@ -283,15 +283,17 @@ fn check_ntranslate(row: &Row, cx: &Context, scratch: &Path, sugar: bool) -> Res
     }
 }
 
-/// Runs the ELF natively with empty stdin: exit status and stdout as the
-/// `run` column says (`42`, or `0:full/08-hello.stdout`).
+/// Runs the ELF natively (under `subx run` with `SUBX_NATIVE=0`) with empty
+/// stdin: exit status and stdout as the `run` column says (`42`, or
+/// `0:full/08-hello.stdout`). `tests/run.rs` runs every such ELF under
+/// `subx run` as well.
 fn check_run(row: &Row, elf: &Path, scratch: &Path) -> Result<(), String> {
     let (code, stdout_file) = match row.run.split_once(':') {
         Some((c, f)) => (c, Some(f)),
         None => (row.run.as_str(), None),
     };
     let want_code: i32 = code.parse().map_err(|_| format!("bad run column '{}'", row.run))?;
-    let status = run_limited(&mut Command::new(elf), None, scratch);
+    let status = run_limited(&mut Runner::default().command(elf), None, scratch);
     if status.and_then(|s| s.code()) != Some(want_code) {
         return Err(format!("ELF matches, but running it gave {}, expected exit {want_code}", describe(status)));
     }

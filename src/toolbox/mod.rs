@@ -17,6 +17,7 @@ use std::process::ExitCode;
 pub mod feed;
 pub mod finish;
 pub mod init;
+pub mod run;
 
 /// One command of `subx`.
 pub struct Command {
@@ -40,6 +41,13 @@ pub const COMMANDS: &[Command] = &[
         summary: "print init.linux, the prelude every program is translated with",
         internal: false,
         main: init::main,
+    },
+    Command {
+        name: "run",
+        usage: "[OPTIONS] ELF [ARGS...]",
+        summary: "run an ELF in the emulator, on any host; --trace, --watch",
+        internal: false,
+        main: run::main,
     },
     Command {
         name: "feed",
