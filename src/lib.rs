@@ -43,6 +43,7 @@
 
 pub mod cli;
 pub mod debug_info;
+pub mod elf;
 pub mod error;
 pub mod emulator;
 pub mod line_map;

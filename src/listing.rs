@@ -27,6 +27,7 @@
 
 use std::io::{self, Write};
 
+use crate::elf::{u16_at, u32_at, Elf, FILE_HEADER_FIELDS, PROGRAM_HEADER_SIZE};
 use crate::line_map::{Map, Origin};
 use crate::words::trim_space;
 
@@ -174,11 +175,11 @@ pub fn write_labels(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> 
 /// Writes `a.map`, the listing.
 pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# subx map of {} sha256 {}", inputs.elf_name, inputs.elf_sha256)?;
-    let Some(elf) = Elf::read(inputs.elf) else {
+    let Ok(elf) = Elf::read(inputs.elf) else {
         return Ok(()); // not an ELF of ours: nothing more to say
     };
     let mut buffer = Vec::with_capacity(1 << 16);
-    elf.header_lines(inputs, &mut buffer);
+    header_lines(&elf, inputs.elf, inputs, &mut buffer);
     out.write_all(&buffer)?;
     buffer.clear();
 
@@ -194,7 +195,7 @@ pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
     labels.sort_by_key(|&(segment, label)| (segment, label.address));
     let mut next_label = 0;
 
-    let mut offset = elf.body_offset();
+    let mut offset = elf.headers_end();
     let mut line_number = 0u64;
     let mut reader = (inputs.survey_output)()?;
     let mut blocks = crate::read::Blocks::new(&mut *reader);
@@ -250,8 +251,8 @@ pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
 pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::DebugInfo {
     use crate::debug_info::{DebugInfo, Label, Row, Segment};
     let mut info = DebugInfo { files: inputs.sources.names.to_vec(), comp_dir: comp_dir.to_string(), ..DebugInfo::default() };
-    let Some(elf) = Elf::read(inputs.elf) else { return info };
-    info.entry = u32_at(inputs.elf, 24).unwrap_or(0);
+    let Ok(elf) = Elf::read(inputs.elf) else { return info };
+    info.entry = elf.header.e_entry;
     for (i, p) in elf.program_headers.iter().enumerate() {
         let name = inputs.labels.segments.get(i).map_or_else(|| format!("segment{i}"), |s| String::from_utf8_lossy(s.name).into_owned());
         info.segments.push(Segment {
@@ -270,7 +271,7 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
     }
     let mut tracer = Tracer::new(inputs);
     let survey = inputs.phases.len() - 1;
-    let mut offset = elf.body_offset();
+    let mut offset = elf.headers_end();
     let mut line_number = 0u64;
     let Ok(mut reader) = (inputs.survey_output)() else { return info };
     let mut blocks = crate::read::Blocks::new(&mut *reader);
@@ -461,139 +462,52 @@ fn push_address(out: &mut Vec<u8>, value: u32) {
     }
 }
 
-/// The ELF's headers, as far as the listing needs them.
-struct Elf<'e> {
-    bytes: &'e [u8],
-    e_phoff: u32,
-    program_headers: Vec<ProgramHeader>,
-}
-
-/// An `Elf32_Phdr`.
-#[derive(Clone, Copy, Debug)]
-struct ProgramHeader {
-    p_type: u32,
-    p_offset: u32,
-    p_vaddr: u32,
-    p_paddr: u32,
-    p_filesz: u32,
-    p_memsz: u32,
-    p_flags: u32,
-    p_align: u32,
-}
-
-impl ProgramHeader {
-    fn end_offset(&self) -> u32 {
-        self.p_offset.wrapping_add(self.p_filesz)
+/// The ELF header and program headers, one line per field.
+fn header_lines(elf: &Elf, bytes: &[u8], inputs: &Inputs<'_>, out: &mut Vec<u8>) {
+    let b = bytes;
+    let entry = elf.header.e_entry;
+    let entry_name = inputs.labels.labels.iter().find(|l| l.address == entry).map(|l| l.name);
+    let entry_text = match entry_name {
+        Some(name) => format!("e_entry = {entry:#010x} ({})", String::from_utf8_lossy(name)),
+        None => format!("e_entry = {entry:#010x}"),
+    };
+    let values: [String; 14] = [
+        "e_ident: magic 7f 'E' 'L' 'F', 32-bit, little-endian, version 1".to_string(),
+        format!("e_type = {} (executable)", elf.header.e_type),
+        format!("e_machine = {} (Intel 80386)", elf.header.e_machine),
+        format!("e_version = {}", u32_at(b, 20).unwrap_or(0)),
+        entry_text,
+        format!("e_phoff = {:#x} (program headers)", elf.header.e_phoff),
+        format!("e_shoff = {} (no section headers)", u32_at(b, 32).unwrap_or(0)),
+        format!("e_flags = {}", u32_at(b, 36).unwrap_or(0)),
+        format!("e_ehsize = {}", u16_at(b, 40).unwrap_or(0)),
+        format!("e_phentsize = {}", elf.header.e_phentsize),
+        format!("e_phnum = {}", elf.program_headers.len()),
+        format!("e_shentsize = {}", u16_at(b, 46).unwrap_or(0)),
+        format!("e_shnum = {}", u16_at(b, 48).unwrap_or(0)),
+        format!("e_shstrndx = {}", u16_at(b, 50).unwrap_or(0)),
+    ];
+    for ((_, offset, size), text) in FILE_HEADER_FIELDS.iter().zip(values) {
+        field_line(b, *offset, *size, "ELF header", &text, out);
     }
-}
-
-const ELF_HEADER_SIZE: u32 = 52;
-const PROGRAM_HEADER_SIZE: u32 = 32;
-
-impl<'e> Elf<'e> {
-    fn read(bytes: &'e [u8]) -> Option<Elf<'e>> {
-        if bytes.len() < ELF_HEADER_SIZE as usize || &bytes[..4] != b"\x7fELF" || bytes[4] != 1 {
-            return None;
-        }
-        let e_phoff = u32_at(bytes, 28)?;
-        let e_phnum = u16_at(bytes, 44)?;
-        let program_headers = (0..u32::from(e_phnum))
-            .map(|i| {
-                let at = (e_phoff + i * PROGRAM_HEADER_SIZE) as usize;
-                let field = |k: usize| u32_at(bytes, at + 4 * k);
-                Some(ProgramHeader {
-                    p_type: field(0)?,
-                    p_offset: field(1)?,
-                    p_vaddr: field(2)?,
-                    p_paddr: field(3)?,
-                    p_filesz: field(4)?,
-                    p_memsz: field(5)?,
-                    p_flags: field(6)?,
-                    p_align: field(7)?,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Elf { bytes, e_phoff, program_headers })
-    }
-
-    /// Where the segments' bytes start in the file: right after the headers.
-    fn body_offset(&self) -> u32 {
-        self.e_phoff + PROGRAM_HEADER_SIZE * self.program_headers.len() as u32
-    }
-
-    /// The address the byte at file offset `offset` is loaded at.
-    fn address_of(&self, offset: u32) -> Option<u32> {
-        self.program_headers
-            .iter()
-            .find(|p| p.p_offset <= offset && offset < p.end_offset())
-            .map(|p| p.p_vaddr.wrapping_add(offset - p.p_offset))
-    }
-
-    /// The segment (program header) whose bytes in the file hold `offset`.
-    fn segment_at_offset(&self, offset: u32) -> Option<usize> {
-        self.program_headers.iter().position(|p| p.p_offset <= offset && offset < p.end_offset())
-    }
-
-    /// The file offset of the byte loaded at `address` (or, for an address
-    /// just past a segment's end, where that byte would be).
-    fn offset_of(&self, address: u32) -> Option<u32> {
-        let p = self.program_headers.iter().find(|p| {
-            p.p_vaddr <= address && u64::from(address) <= u64::from(p.p_vaddr) + u64::from(p.p_memsz)
-        })?;
-        Some(p.p_offset.wrapping_add(address.wrapping_sub(p.p_vaddr)))
-    }
-
-    /// The ELF header and program headers, one line per field.
-    fn header_lines(&self, inputs: &Inputs<'_>, out: &mut Vec<u8>) {
-        let b = self.bytes;
-        let entry = u32_at(b, 24).unwrap_or(0);
-        let entry_name = inputs.labels.labels.iter().find(|l| l.address == entry).map(|l| l.name);
-        let entry_text = match entry_name {
-            Some(name) => format!("e_entry = {entry:#010x} ({})", String::from_utf8_lossy(name)),
-            None => format!("e_entry = {entry:#010x}"),
-        };
-        let fields: [(u32, u32, String); 14] = [
-            (0, 16, "e_ident: magic 7f 'E' 'L' 'F', 32-bit, little-endian, version 1".to_string()),
-            (16, 2, format!("e_type = {} (executable)", u16_at(b, 16).unwrap_or(0))),
-            (18, 2, format!("e_machine = {} (Intel 80386)", u16_at(b, 18).unwrap_or(0))),
-            (20, 4, format!("e_version = {}", u32_at(b, 20).unwrap_or(0))),
-            (24, 4, entry_text),
-            (28, 4, format!("e_phoff = {:#x} (program headers)", self.e_phoff)),
-            (32, 4, format!("e_shoff = {} (no section headers)", u32_at(b, 32).unwrap_or(0))),
-            (36, 4, format!("e_flags = {}", u32_at(b, 36).unwrap_or(0))),
-            (40, 2, format!("e_ehsize = {}", u16_at(b, 40).unwrap_or(0))),
-            (42, 2, format!("e_phentsize = {}", u16_at(b, 42).unwrap_or(0))),
-            (44, 2, format!("e_phnum = {}", self.program_headers.len())),
-            (46, 2, format!("e_shentsize = {}", u16_at(b, 46).unwrap_or(0))),
-            (48, 2, format!("e_shnum = {}", u16_at(b, 48).unwrap_or(0))),
-            (50, 2, format!("e_shstrndx = {}", u16_at(b, 50).unwrap_or(0))),
+    for (i, p) in elf.program_headers.iter().enumerate() {
+        let name = inputs.labels.segments.get(i).map_or_else(
+            || format!("program header {i}"),
+            |s| format!("program header {i} ({})", String::from_utf8_lossy(s.name)),
+        );
+        let at = elf.header.e_phoff + i as u32 * PROGRAM_HEADER_SIZE;
+        let values: [String; 8] = [
+            format!("p_type = {} (PT_LOAD, a segment to load)", p.p_type),
+            format!("p_offset = {:#x}", p.p_offset),
+            format!("p_vaddr = {:#010x}", p.p_vaddr),
+            format!("p_paddr = {:#010x}", p.p_paddr),
+            format!("p_filesz = {:#x}", p.p_filesz),
+            format!("p_memsz = {:#x}", p.p_memsz),
+            format!("p_flags = {} ({})", p.p_flags, p.permissions()),
+            format!("p_align = {:#x}", p.p_align),
         ];
-        for (offset, size, text) in fields {
-            field_line(b, offset, size, "ELF header", &text, out);
-        }
-        for (i, p) in self.program_headers.iter().enumerate() {
-            let name = inputs.labels.segments.iter().find(|s| s.address == p.p_vaddr).map_or_else(
-                || format!("program header {i}"),
-                |s| format!("program header {i} ({})", String::from_utf8_lossy(s.name)),
-            );
-            let flags = [(4, 'r'), (2, 'w'), (1, 'x')]
-                .iter()
-                .map(|&(bit, c)| if p.p_flags & bit != 0 { c } else { '-' })
-                .collect::<String>();
-            let at = self.e_phoff + i as u32 * PROGRAM_HEADER_SIZE;
-            let fields: [(u32, String); 8] = [
-                (0, format!("p_type = {} (PT_LOAD, a segment to load)", p.p_type)),
-                (4, format!("p_offset = {:#x}", p.p_offset)),
-                (8, format!("p_vaddr = {:#010x}", p.p_vaddr)),
-                (12, format!("p_paddr = {:#010x}", p.p_paddr)),
-                (16, format!("p_filesz = {:#x}", p.p_filesz)),
-                (20, format!("p_memsz = {:#x}", p.p_memsz)),
-                (24, format!("p_flags = {} ({flags})", p.p_flags)),
-                (28, format!("p_align = {:#x}", p.p_align)),
-            ];
-            for (offset, text) in fields {
-                field_line(b, at + offset, 4, &name, &text, out);
-            }
+        for (k, text) in values.iter().enumerate() {
+            field_line(b, at + 4 * k as u32, 4, &name, text, out);
         }
     }
 }
@@ -616,10 +530,3 @@ fn field_line(elf: &[u8], offset: u32, size: u32, header: &str, text: &str, out:
     out.push(b'\n');
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}

@@ -29,6 +29,7 @@
 
 use super::machine::Machine;
 use super::memory::{page_down, page_up, READ, WRITE};
+use crate::elf::{Elf, ProgramHeader, PF_R, PF_W, PF_X, PT_LOAD};
 
 /// Where the stack and heap go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,24 +58,17 @@ impl Layout {
     }
 }
 
-const PT_LOAD: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
-const PF_X: u32 = 1;
 
 /// Load `elf`, started with `args` (argv, the program's name first) and
 /// `env`; the machine at its entry point and where its heap starts. The
 /// error says what is wrong with the file.
 pub fn load(elf: &[u8], args: &[Vec<u8>], env: &[Vec<u8>], mut layout: Layout) -> Result<(Machine, Layout), String> {
-    let header = Header::read(elf)?;
+    let Elf { header, program_headers } = Elf::read(elf)?;
     let mut machine = Machine::new();
     let mut end = 0u32;
     let mut phdr_addr = 0u32;
-    for i in 0..u32::from(header.e_phnum) {
-        let at = header.e_phoff as usize + (i * u32::from(header.e_phentsize)) as usize;
-        let field = |k: usize| le32(elf, at + 4 * k).ok_or(format!("program header {i} runs past the end of the file"));
-        let (p_type, p_offset, p_vaddr) = (field(0)?, field(1)?, field(2)?);
-        let (p_filesz, p_memsz, p_flags) = (field(4)?, field(5)?, field(6)?);
+    for (i, p) in program_headers.iter().enumerate() {
+        let ProgramHeader { p_type, p_offset, p_vaddr, p_filesz, p_memsz, p_flags, .. } = *p;
         if p_type != PT_LOAD {
             continue;
         }
@@ -131,50 +125,6 @@ pub fn load(elf: &[u8], args: &[Vec<u8>], env: &[Vec<u8>], mut layout: Layout) -
     ];
     machine.regs[4] = initial_stack(&mut machine, layout.stack_top, args, env, &auxv);
     Ok((machine, layout))
-}
-
-/// The fields of the ELF header we need, checked.
-struct Header {
-    e_entry: u32,
-    e_phoff: u32,
-    e_phentsize: u16,
-    e_phnum: u16,
-}
-
-impl Header {
-    fn read(elf: &[u8]) -> Result<Header, String> {
-        if elf.len() < 52 || &elf[..4] != b"\x7fELF" {
-            return Err("not an ELF file (it does not start with 7f 45 4c 46)".into());
-        }
-        if elf[4] != 1 || elf[5] != 1 {
-            return Err("not a 32-bit little-endian ELF (subx run runs 32-bit x86 programs)".into());
-        }
-        let le16 = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]);
-        let e_type = le16(16);
-        let e_machine = le16(18);
-        if e_machine != 3 {
-            return Err(format!("an ELF for machine {e_machine}, not for x86 (3)"));
-        }
-        if e_type != 2 {
-            return Err(format!(
-                "ELF type {e_type}: subx run loads static executables (type 2, ET_EXEC), not libraries or objects"
-            ));
-        }
-        let header = Header {
-            e_entry: le32(elf, 24).unwrap_or(0),
-            e_phoff: le32(elf, 28).unwrap_or(0),
-            e_phentsize: le16(42),
-            e_phnum: le16(44),
-        };
-        if header.e_phnum > 0 && header.e_phentsize < 32 {
-            return Err(format!("e_phentsize is {}, smaller than a program header (32)", header.e_phentsize));
-        }
-        Ok(header)
-    }
-}
-
-fn le32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 
 /// Lay out the stack below `top` as Linux does for an i386 program, and
