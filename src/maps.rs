@@ -33,6 +33,8 @@ pub struct Symbols {
     /// (address, name), in the order of `a.labels`: by address, then
     /// definition.
     labels: Vec<(u32, Vec<u8>)>,
+    /// The segment of each label, in the same order.
+    segments: Vec<Vec<u8>>,
     /// The lines of `a.map` with an address and bytes, by address.
     lines: Vec<Line>,
 }
@@ -78,7 +80,7 @@ impl Symbols {
         let mut symbols = Symbols::none();
         if let Some(text) = &labels_text {
             match parse_labels(elf, text) {
-                Ok(labels) => symbols.labels = labels,
+                Ok((labels, segments)) => (symbols.labels, symbols.segments) = (labels, segments),
                 Err(e) => warnings.push(format!("{}: {e}; going on without labels", labels_path.display())),
             }
         }
@@ -93,8 +95,10 @@ impl Symbols {
 
     /// The maps from their texts, both checked against `elf`.
     pub fn parse(elf: &[u8], labels: Option<&[u8]>, map: Option<&[u8]>) -> Result<Symbols, String> {
+        let (labels, segments) = labels.map(|t| parse_labels(elf, t)).transpose()?.unwrap_or_default();
         Ok(Symbols {
-            labels: labels.map(|t| parse_labels(elf, t)).transpose()?.unwrap_or_default(),
+            labels,
+            segments,
             lines: map.map(|t| parse_map(elf, t)).transpose()?.unwrap_or_default(),
         })
     }
@@ -128,6 +132,13 @@ impl Symbols {
         self.labels.iter().filter(move |(_, n)| n.starts_with(prefix)).map(|(a, n)| (*a, n.as_slice()))
     }
 
+    /// The name of the segment that holds the addresses `start..=end` (a
+    /// segment's place in memory), from any label in it.
+    pub fn segment_between(&self, start: u32, end: u32) -> Option<&[u8]> {
+        let first = self.labels.partition_point(|(a, _)| *a < start);
+        self.labels.get(first).filter(|(a, _)| *a <= end).map(|_| self.segments[first].as_slice())
+    }
+
     /// The listing line whose bytes hold `addr`.
     pub fn line(&self, addr: u32) -> Option<&Line> {
         let after = self.lines.partition_point(|l| l.addr <= addr);
@@ -136,17 +147,21 @@ impl Symbols {
     }
 }
 
-/// The lines of `a.labels`, checked against the ELF.
-fn parse_labels(elf: &[u8], text: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, String> {
+/// The lines of `a.labels`, checked against the ELF: the labels by
+/// address, and the segment of each.
+type Labels = (Vec<(u32, Vec<u8>)>, Vec<Vec<u8>>);
+
+fn parse_labels(elf: &[u8], text: &[u8]) -> Result<Labels, String> {
     let mut labels = Vec::new();
     for (n, fields) in rows(elf, text, "labels")? {
-        let [address, _segment, name] = fields[..] else {
+        let [address, segment, name] = fields[..] else {
             return Err(format!("line {n}: expected ADDRESS, SEGMENT and NAME separated by TABs"));
         };
-        labels.push((address_field(address).ok_or_else(|| format!("line {n}: bad address"))?, name.to_vec()));
+        let address = address_field(address).ok_or_else(|| format!("line {n}: bad address"))?;
+        labels.push((address, name.to_vec(), segment.to_vec()));
     }
-    labels.sort_by_key(|(a, _)| *a);
-    Ok(labels)
+    labels.sort_by_key(|(a, _, _)| *a);
+    Ok(labels.into_iter().map(|(a, name, segment)| ((a, name), segment)).unzip())
 }
 
 /// The lines of `a.map` that place bytes at an address, checked against the ELF.

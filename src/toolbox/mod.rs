@@ -14,6 +14,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+pub mod compare;
 pub mod feed;
 pub mod finish;
 pub mod init;
@@ -48,6 +49,13 @@ pub const COMMANDS: &[Command] = &[
         summary: "run an ELF in the emulator, on any host; --trace, --watch",
         internal: false,
         main: run::main,
+    },
+    Command {
+        name: "compare",
+        usage: "A.elf B.elf",
+        summary: "where two ELFs differ, and the SubX line that made the first byte that does",
+        internal: false,
+        main: compare::main,
     },
     Command {
         name: "feed",
