@@ -7,8 +7,7 @@
 //! ```
 //!
 //! The pipeline left everything in DIR, a fresh directory beside OUT: the
-//! exit status of `subx feed` and of each phase (`feed.status`, then
-//! `sugar.status` and `core.status`, one line each), each
+//! exit status of `subx feed` and of each phase (`status`, one line), each
 //! phase's stderr (`PHASE.err`), line map (`PHASE.map`) and output (`PHASE`,
 //! the texts that are kept), the lines of each source file but the last
 //! (`lines`), and the ELF (`elf`).
@@ -56,7 +55,7 @@ const BROKEN_PIPE: i32 = 141;
 
 /// What `finish` is told.
 pub struct Run {
-    /// The directory the pipeline wrote into.
+    /// Where the pipeline wrote: its files are named `WORK.NAME`, beside OUT.
     pub work: PathBuf,
     /// The ELF to write.
     pub out: PathBuf,
@@ -77,6 +76,29 @@ pub struct Run {
 const SIDE_FILES: [(&str, &str); 3] = [("labels", "labels.out"), ("map", "map.out"), ("debug", "debug.out")];
 
 impl Run {
+    /// The pipeline's file `name`: `WORK.name`.
+    fn file(&self, name: &str) -> PathBuf {
+        let mut path = self.work.clone().into_os_string();
+        path.push(".");
+        path.push(name);
+        PathBuf::from(path)
+    }
+
+    /// Removes every file of the pipeline's (`WORK.*`).
+    fn remove_work(&self) {
+        let directory = match self.work.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let Some(prefix) = self.work.file_name().map(|n| format!("{}.", n.to_string_lossy())) else { return };
+        let Ok(entries) = fs::read_dir(&directory) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The kept text of `phase`: `a.pack` for `a.elf` (and for `a`).
     fn kept(&self, phase: &str) -> PathBuf {
         let out = self.out.as_os_str().to_string_lossy();
@@ -102,7 +124,7 @@ pub fn finish(run: &Run) -> Result<(), String> {
     if feed_failed(run) {
         // A source that cannot be read, or an OUT that cannot be written:
         // the phases ran on nothing, and nothing of theirs is kept.
-        let _ = fs::remove_dir_all(&run.work);
+        run.remove_work();
         return Err(failure.unwrap_or_default());
     }
     if failure.is_none() && (run.maps || run.debug) {
@@ -118,16 +140,10 @@ pub fn finish(run: &Run) -> Result<(), String> {
     }
 }
 
-/// The exit status of each step, `subx feed` first: what the pipeline
-/// wrote in `feed.status`, `sugar.status` (with `--sugar`) and
-/// `core.status`, one step after another. Fewer than one per step when the
-/// pipeline was cut short.
+/// The exit status of each step, `subx feed` first, as the pipeline wrote
+/// them in `status`; fewer than one per step when it was cut short.
 fn statuses(run: &Run) -> Vec<i32> {
-    let mut text = String::new();
-    for part in ["feed", "sugar", "core"] {
-        text.push_str(&fs::read_to_string(run.work.join(format!("{part}.status"))).unwrap_or_default());
-        text.push(' ');
-    }
+    let text = fs::read_to_string(run.file("status")).unwrap_or_default();
     text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
 }
 
@@ -143,7 +159,7 @@ fn failure_message(run: &Run) -> Option<String> {
         return Some(format!("{}: error: the phases did not run to their end (interrupted?)\n", run.last_source()));
     }
     if status[0] != 0 && status[0] != BROKEN_PIPE {
-        let message = fs::read_to_string(run.work.join("feed.err")).unwrap_or_default();
+        let message = fs::read_to_string(run.file("feed.err")).unwrap_or_default();
         return Some(if message.is_empty() {
             format!("{}: error: cannot read the input files (exit status {})\n", run.last_source(), status[0])
         } else {
@@ -157,7 +173,7 @@ fn failure_message(run: &Run) -> Option<String> {
 /// The message for phase `k`, which exited with `code`.
 fn phase_failure(run: &Run, k: usize, code: i32) -> String {
     let phase = &run.phases[k];
-    let err = fs::read(run.work.join(format!("{phase}.err"))).unwrap_or_default();
+    let err = fs::read(run.file(&format!("{phase}.err"))).unwrap_or_default();
     let err = String::from_utf8_lossy(&err);
     let prefix = format!("{phase}: ");
     let alternative_prefix = format!("{phase}: if generated: ");
@@ -209,7 +225,7 @@ fn name_literals(run: &Run, message: &str) -> String {
     if !message.contains("_string") {
         return message.to_string();
     }
-    let Ok(dquotes) = fs::read(run.work.join("dquotes")) else { return message.to_string() };
+    let Ok(dquotes) = fs::read(run.file("dquotes")) else { return message.to_string() };
     let mut shown = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(at) = rest.find("_string") {
@@ -252,7 +268,7 @@ fn split_line_number(text: &str) -> Option<(u64, &str)> {
 /// A phase could not write its output: name the file being written (a
 /// kept text, or the ELF for the last phase), not a source file.
 fn write_failure(run: &Run, phase: &str, text: &str) -> Option<String> {
-    let tee = run.work.join(phase);
+    let tee = run.file(phase);
     let tee_shown = format!("cannot write '{}': ", tee.display());
     if let Some(reason) = text.strip_prefix("I/O error: ").unwrap_or(text).strip_prefix(&tee_shown) {
         return Some(format!("{}: error: cannot write this file: {reason}", run.kept(phase).display()));
@@ -268,7 +284,7 @@ fn write_failure(run: &Run, phase: &str, text: &str) -> Option<String> {
 fn source_line(run: &Run, k: usize, line: u64) -> Option<u64> {
     let maps: Vec<String> = run.phases[..k]
         .iter()
-        .map(|p| fs::read_to_string(run.work.join(format!("{p}.map"))).unwrap_or_default())
+        .map(|p| fs::read_to_string(run.file(&format!("{p}.map"))).unwrap_or_default())
         .collect();
     line_map::follow_back(&maps, line)
 }
@@ -277,7 +293,7 @@ fn source_line(run: &Run, k: usize, line: u64) -> Option<u64> {
 /// for a line no source holds.
 fn locate(run: &Run, line: Option<u64>) -> String {
     let Some(mut line) = line else { return run.last_source().to_string() };
-    let counts = fs::read_to_string(run.work.join("lines")).unwrap_or_default();
+    let counts = fs::read_to_string(run.file("lines")).unwrap_or_default();
     let mut counts = counts.split_whitespace().filter_map(|n| n.parse::<u64>().ok());
     for source in &run.sources {
         match counts.next() {
@@ -311,7 +327,7 @@ fn map_references(run: &Run, k: usize, text: &str) -> String {
 /// Puts the kept texts in place, and the ELF when `success`; removes DIR.
 fn install(run: &Run, success: bool) -> Result<(), String> {
     let result = install_files(run, success);
-    let _ = fs::remove_dir_all(&run.work);
+    run.remove_work();
     result
 }
 
@@ -326,7 +342,7 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
     let lock = fs::File::open(&directory).map_err(|e| cannot(&run.out, e))?;
     lock.lock().map_err(|e| cannot(&run.out, e))?;
     for phase in run.kept_phases() {
-        let made = run.work.join(phase);
+        let made = run.file(phase);
         let kept = run.kept(phase);
         match fs::remove_file(&kept) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
@@ -343,12 +359,12 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
                 _ => {}
             }
-            let made = run.work.join(made);
+            let made = run.file(made);
             if made.exists() {
                 fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
             }
         }
-        let elf = run.work.join("elf");
+        let elf = run.file("elf");
         let mode = 0o777 & !run.umask;
         fs::set_permissions(&elf, fs::Permissions::from_mode(mode)).map_err(|e| cannot(&run.out, e))?;
         fs::rename(&elf, &run.out).map_err(|e| cannot(&run.out, e))?;
@@ -360,14 +376,14 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
 /// Builds the maps (and the debug ELF) from the work directory, into
 /// `labels.out`, `map.out` (and `debug.out`) there.
 fn write_side_files(run: &Run) -> Result<(), String> {
-    let read = |name: &str| fs::read(run.work.join(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)));
+    let read = |name: &str| fs::read(run.file(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)));
     let elf = read("elf")?;
     let survey_labels = read("labels")?;
     // The sources' text: `tests` copies its input line for line before
     // its run-tests, so its output will do; a sugared program's sources
     // are copied by subx feed.
     let source = if run.phases.first().is_some_and(|p| p == "tests") { read("tests")? } else { read("source")? };
-    let survey_path = run.work.join("survey");
+    let survey_path = run.file("survey");
     let survey_output = move || -> io::Result<Box<dyn io::BufRead>> {
         Ok(Box::new(io::BufReader::with_capacity(1 << 17, fs::File::open(&survey_path)?)))
     };
@@ -376,7 +392,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
         .iter()
         .map(|phase| {
-            let path = run.work.join(phase);
+            let path = run.file(phase);
             Box::new(move || fs::read(&path).unwrap_or_default()) as Box<dyn Fn() -> Vec<u8>>
         })
         .collect();
@@ -385,7 +401,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
         .zip(&loaders)
         .map(|(name, output)| listing::Phase {
             name,
-            map: line_map::Map::parse(&fs::read_to_string(run.work.join(format!("{name}.map"))).unwrap_or_default()),
+            map: line_map::Map::parse(&fs::read_to_string(run.file(&format!("{name}.map"))).unwrap_or_default()),
             output: output.as_ref(),
         })
         .collect();
@@ -400,7 +416,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
         sources: listing::Sources { names: &run.sources, line_counts: &counts, text: &source },
     };
     let write = |name: &str, what: &dyn Fn(&mut dyn io::Write) -> io::Result<()>| -> Result<(), String> {
-        let path = run.work.join(name);
+        let path = run.file(name);
         let file = fs::File::create(&path).map_err(|e| format!("cannot write '{name}': {}", io_reason(&e)))?;
         let mut out = io::BufWriter::with_capacity(1 << 17, file);
         what(&mut out).and_then(|()| io::Write::flush(&mut out)).map_err(|e| format!("cannot write '{name}': {}", io_reason(&e)))
@@ -409,7 +425,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
         write("labels.out", &|out| listing::write_labels(&inputs, out))?;
         // The listing is large: its bytes are written on a second core.
         let cannot = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
-        let file = fs::File::create(run.work.join("map.out")).map_err(cannot)?;
+        let file = fs::File::create(run.file("map.out")).map_err(cannot)?;
         let mut out = WriteBehind::new(file);
         listing::write_map(&inputs, &mut out).map_err(cannot)?;
         out.finish().map_err(cannot)?;
@@ -494,7 +510,7 @@ fn help() -> String {
     "usage: subx finish --work DIR --out OUT --phases 'PHASE...' [--umask MASK] -- SOURCE...\n\
      \n\
      The last step of scripts/ntranslate. DIR holds what the pipeline left: the\n\
-     exit statuses (feed.status, sugar.status, core.status), each phase's\n\
+     exit statuses ('status': subx feed's, then each phase's), each phase's\n\
      messages, line map and output, the source files' line counts, the ELF. If a\n\
      step failed, print its message at the user's FILE:LINE; in any case put the\n\
      phases' texts next to OUT (a.tests ... for a.elf), and on success the ELF\n\
@@ -513,12 +529,7 @@ mod tests {
     /// A work directory as the pipeline leaves it.
     fn work(files: &[(&str, &str)]) -> (tempfile::TempDir, Run) {
         let dir = tempfile::tempdir().unwrap();
-        let work = dir.path().join(".work");
-        fs::create_dir(&work).unwrap();
-        fs::write(work.join("feed.status"), "0\n").unwrap();
-        for (name, text) in files {
-            fs::write(work.join(name), text).unwrap();
-        }
+        let work = dir.path().join(".ntranslate.1");
         let run = Run {
             work,
             out: dir.path().join("a.elf"),
@@ -528,6 +539,9 @@ mod tests {
             maps: false,
             debug: false,
         };
+        for (name, text) in files {
+            fs::write(run.file(name), text).unwrap();
+        }
         (dir, run)
     }
 
@@ -537,7 +551,7 @@ mod tests {
         // tests' output line 6, from its input line 6: init.linux has 4
         // lines, so prog.subx:2.
         let (_dir, run) = work(&[
-            ("core.status", "0 0 1 141\n"),
+            ("status", "0 0 0 1 141\n"),
             ("lines", "4\n"),
             ("tests.map", "1 1 10\n"),
             ("dquotes.map", "1 1 5\n7 6 3\n"),
@@ -549,7 +563,7 @@ mod tests {
     #[test]
     fn string_literals_are_named_as_written_not_by_their_labels() {
         let (_dir, run) = work(&[
-            ("core.status", "0 0 1 141\n"),
+            ("status", "0 0 0 1 141\n"),
             ("lines", "4\n"),
             ("tests.map", "1 1 10\n"),
             ("dquotes.map", "1 1 6\n"),
@@ -565,7 +579,7 @@ mod tests {
     #[test]
     fn a_generated_line_names_the_last_file_or_says_the_alternative() {
         let (_dir, run) = work(&[
-            ("core.status", "0 1 141 141\n"),
+            ("status", "0 0 1 141 141\n"),
             ("tests.map", "1 1 2\n"),
             ("dquotes.err", "dquotes: line 3: bare header\ndquotes: if generated: no 'data' segment\n"),
         ]);
@@ -575,30 +589,30 @@ mod tests {
     #[test]
     fn feeds_message_comes_first() {
         let (_dir, run) =
-            work(&[("feed.status", "1"), ("core.status", "0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
+            work(&[("status", "1 0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
         assert_eq!(failure_message(&run).unwrap(), "a.subx:1: error: 'x': before any header\n");
     }
 
     #[test]
     fn a_run_cut_short_is_told_so() {
-        let (_dir, run) = work(&[("feed.status", "0"), ("core.status", "0\n")]);
+        let (_dir, run) = work(&[("status", "0 0\n")]);
         assert!(failure_message(&run).unwrap().contains("did not run to their end"));
     }
 
     #[test]
     fn a_failed_write_names_the_file_being_written() {
-        let (_dir, run) = work(&[("core.status", "0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
+        let (_dir, run) = work(&[("status", "0 0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
         let message = failure_message(&run).unwrap();
         assert_eq!(message, format!("{}: error: cannot write this file: No space left on device\n", run.out.display()));
-        let (_dir, run) = work(&[("core.status", "0 0 2 141")]);
-        let err = format!("pack: cannot write '{}': File too large\n", run.work.join("pack").display());
-        fs::write(run.work.join("pack.err"), err).unwrap();
+        let (_dir, run) = work(&[("status", "0 0 0 2 141")]);
+        let err = format!("pack: cannot write '{}': File too large\n", run.file("pack").display());
+        fs::write(run.file("pack.err"), err).unwrap();
         assert!(failure_message(&run).unwrap().ends_with("a.pack: error: cannot write this file: File too large\n"));
     }
 
     #[test]
     fn success_puts_the_elf_and_texts_in_place_with_the_umask_mode() {
-        let (dir, mut run) = work(&[("core.status", "0 0 0 0\n"), ("elf", "ELF"), ("tests", "t"), ("pack", "p")]);
+        let (dir, mut run) = work(&[("status", "0 0 0 0 0\n"), ("elf", "ELF"), ("tests", "t"), ("pack", "p")]);
         fs::write(dir.path().join("a.dquotes"), "stale").unwrap();
         run.umask = 0o027;
         finish(&run).unwrap();
@@ -607,12 +621,12 @@ mod tests {
         assert_eq!(fs::metadata(&elf).unwrap().permissions().mode() & 0o777, 0o750);
         assert_eq!(fs::read_to_string(dir.path().join("a.tests")).unwrap(), "t");
         assert!(!dir.path().join("a.dquotes").exists(), "a stale text is removed");
-        assert!(!run.work.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3, "a.elf, a.tests, a.pack and nothing of the pipeline's");
     }
 
     #[test]
     fn failure_keeps_the_texts_and_leaves_out_alone() {
-        let (dir, run) = work(&[("core.status", "0 1 141 141\n"), ("tests", "t"), ("dquotes.err", "dquotes: oops\n")]);
+        let (dir, run) = work(&[("status", "0 0 1 141 141\n"), ("tests", "t"), ("dquotes.err", "dquotes: oops\n")]);
         fs::write(&run.out, "old").unwrap();
         assert_eq!(finish(&run).unwrap_err(), "prog.subx: error: oops\n");
         assert_eq!(fs::read_to_string(&run.out).unwrap(), "old");
