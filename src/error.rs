@@ -130,6 +130,28 @@ impl fmt::Display for Error {
     }
 }
 
+/// Bytes in double quotes, as a string literal shows them: `\n`, `\t`,
+/// `\"` and `\\` escaped, other bytes outside printable ASCII as `\xNN`.
+///
+/// ```
+/// assert_eq!(subx::error::quote(b"a\"b\\\n\x01"), r#""a\"b\\\n\x01""#);
+/// ```
+pub fn quote(bytes: &[u8]) -> String {
+    let mut shown = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\n' => shown.push_str("\\n"),
+            b'\t' => shown.push_str("\\t"),
+            b'"' => shown.push_str("\\\""),
+            b'\\' => shown.push_str("\\\\"),
+            0x20..=0x7e => shown.push(b as char),
+            _ => shown.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    shown.push('"');
+    shown
+}
+
 /// What an I/O error says, without the `(os error N)` that Rust adds:
 /// `No space left on device`.
 pub fn io_reason(e: &io::Error) -> String {

@@ -56,17 +56,10 @@ pub fn string_literal(text: &[u8], name: &[u8]) -> Option<String> {
     let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
     let chars = bytes.get(4..)?;
     let shown = &chars[..chars.len().min(length).min(30)];
-    let mut text = String::from("\"");
-    for &b in shown {
-        match b {
-            b'\n' => text.push_str("\\n"),
-            b'"' => text.push_str("\\\""),
-            b'\\' => text.push_str("\\\\"),
-            0x20..=0x7e => text.push(b as char),
-            _ => text.push_str(&format!("\\x{b:02x}")),
-        }
+    let mut text = crate::error::quote(shown);
+    if length > shown.len() {
+        text.insert_str(text.len() - 1, "...");
     }
-    text.push_str(if length > shown.len() { "...\"" } else { "\"" });
     Some(text)
 }
 

@@ -30,6 +30,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 
+use crate::error::quote;
 use super::fault::SIGPIPE;
 use super::load::Layout;
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
@@ -392,23 +393,6 @@ pub fn describe(m: &Machine, number: u32, args: [u32; 6], result: u32) -> String
         192 => format!("mmap2({b:#010x}, {c:#x}, {d}, {si:#x}, {}, {bp:#x})", int(di)),
         n => format!("syscall_{n}({b:#x}, {c:#x}, {d:#x}) (not emulated)"),
     }
-}
-
-/// Bytes in double quotes, with `\n`, `\t`, `\"`, `\\` and `\xNN` escapes.
-pub fn quote(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }
 
 #[cfg(test)]
