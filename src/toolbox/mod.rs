@@ -17,6 +17,7 @@ use std::process::ExitCode;
 pub mod compare;
 pub mod feed;
 pub mod finish;
+pub mod help;
 pub mod init;
 pub mod run;
 
@@ -49,6 +50,13 @@ pub const COMMANDS: &[Command] = &[
         summary: "run an ELF in the emulator, on any host; --trace, --watch",
         internal: false,
         main: run::main,
+    },
+    Command {
+        name: "help",
+        usage: "[TOPIC]",
+        summary: "the reference: registers, modrm, subops, flags, calls, syscalls, tests ...",
+        internal: false,
+        main: help::main,
     },
     Command {
         name: "compare",
