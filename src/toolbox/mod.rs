@@ -9,12 +9,13 @@
 //!
 //! Each command is a module with one `main(args) -> ExitCode`; [`COMMANDS`]
 //! lists them, and `subx --help` shows the list under two headings: the
-//! commands for users, and the ones `ntranslate` runs itself.
+//! commands for users, and the steps the scripts (`ntranslate`, `phases`) run.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub mod compare;
+pub mod excerpt;
 pub mod feed;
 pub mod finish;
 pub mod help;
@@ -71,6 +72,13 @@ pub const COMMANDS: &[Command] = &[
         summary: "write the source files one after another, checking each starts with a header",
         internal: true,
         main: feed::main,
+    },
+    Command {
+        name: "excerpt",
+        usage: "--dir DIR --stem STEM ... -- SOURCE...",
+        summary: "print a translation's texts, your lines only, for scripts/phases",
+        internal: true,
+        main: excerpt::main,
     },
     Command {
         name: "finish",
@@ -136,7 +144,7 @@ pub fn help() -> String {
     };
     list(&mut text, false);
     if COMMANDS.iter().any(|c| c.internal) {
-        text.push_str("\nSteps that scripts/ntranslate runs between the phases:\n");
+        text.push_str("\nSteps that scripts/ntranslate (and scripts/phases) run:\n");
         list(&mut text, true);
     }
     text.push_str(
