@@ -13,11 +13,9 @@
 //! (or as well, where it can), with `./X.elf` run as `subx run X.elf`.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 mod support;
-use support::{bin_dir, project, Runner};
+use support::{project, Runner};
 
 const DOC: &str = "docs/first-program.md";
 
@@ -41,36 +39,11 @@ fn blocks(doc: &str) -> Vec<Block> {
     found
 }
 
-/// Runs a session's commands in `dir`; what they print, with each command
-/// shown as `$ command` before its output.
-fn run_session(dir: &Path, commands: &[&str]) -> String {
-    let path = format!("{}:{}:{}", project().join("scripts").display(), bin_dir().display(), std::env::var("PATH").unwrap_or_default());
-    let mut script = String::from("exec 2>&1\n");
-    for command in commands {
-        let quoted = command.replace('\'', r"'\''");
-        script.push_str(&format!("printf '$ %s\\n' '{quoted}'\n{command}\n"));
-    }
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir)
-        .env("PATH", path)
-        .env("SUBX_BIN", bin_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bash");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_first_program_page_shows_real_sessions() {
     let doc = fs::read_to_string(project().join(DOC)).expect("read docs/first-program.md");
     let blocks = blocks(&doc);
     for &runner in Runner::available() {
-        let as_run = |text: &str| match runner {
-            Runner::Native => text.to_string(),
-            Runner::Emulated => text.replace("./", "subx run "),
-        };
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut files, mut edits, mut sessions) = (0, 0, 0);
         for block in &blocks {
@@ -87,11 +60,11 @@ fn the_first_program_page_shows_real_sessions() {
                 fs::write(&path, before.replacen(&old, &new, 1)).expect("edit");
                 edits += 1;
             } else if block.marker == "session" {
-                let commands: Vec<String> = block.content.iter().filter_map(|l| l.strip_prefix("$ ")).map(as_run).collect();
-                let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+                let commands: Vec<String> =
+                    block.content.iter().filter_map(|l| l.strip_prefix("$ ")).map(|c| runner.rewrite(c)).collect();
                 assert_eq!(
-                    run_session(dir.path(), &commands),
-                    as_run(&text),
+                    support::session(dir.path(), &commands),
+                    runner.rewrite(&text),
                     "{DOC}:{}: the session ({runner:?}) prints otherwise; paste the real output into {DOC}",
                     block.line
                 );

@@ -2,11 +2,10 @@
 //! the processor and by `subx run`, and must print what the topic shows;
 //! the tables the topics print must hold every entry of the opcode table.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 mod support;
-use support::{bin_dir, project, Runner};
+use support::{project, Runner};
 use subx::opcodes::{Action, BYTE_REGISTERS, OPCODES, REGISTERS};
 use subx::toolbox::help::{EXAMPLE_OPENING, EXAMPLE_SESSION, TOPICS};
 
@@ -57,36 +56,6 @@ fn examples(text: &str) -> Vec<Example> {
     found
 }
 
-/// Runs a session in `dir` as one bash script, stdout and stderr together,
-/// with `ntranslate` and `subx` on PATH; with `runner` Emulated, `./X.elf`
-/// runs as `subx run X.elf`.
-fn run_session(dir: &Path, session: &[(String, String)], runner: Runner) -> String {
-    let path = format!(
-        "{}:{}:{}",
-        project().join("scripts").display(),
-        bin_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut script = String::from("exec 2>&1\n");
-    for (command, _) in session {
-        let command = match runner {
-            Runner::Native => command.clone(),
-            Runner::Emulated => command.replace("./", "subx run "),
-        };
-        script.push_str(&format!("echo '$ {}'\n{command}\n", command.replace('\'', r"'\''")));
-    }
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir)
-        .env("PATH", path)
-        .env("SUBX_BIN", bin_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run bash");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn every_topic_s_example_runs_as_shown() {
     let mut count = 0;
@@ -107,13 +76,10 @@ fn every_topic_s_example_runs_as_shown() {
             );
             let shown: String = example.session.iter().map(|(c, out)| format!("$ {c}\n{out}")).collect();
             for &runner in Runner::available() {
-                let shown = match runner {
-                    Runner::Native => shown.clone(),
-                    Runner::Emulated => shown.replace("$ ./", "$ subx run "),
-                };
+                let commands: Vec<String> = example.session.iter().map(|(c, _)| runner.rewrite(c)).collect();
                 assert_eq!(
-                    run_session(dir.path(), &example.session, runner),
-                    shown,
+                    support::session(dir.path(), &commands),
+                    runner.rewrite(&shown),
                     "subx help {}: {} ({runner:?}) prints otherwise",
                     t.name,
                     example.file
