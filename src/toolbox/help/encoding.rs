@@ -298,6 +298,12 @@ mod tests {
     }
 
     #[test]
+    fn the_range_of_a_disp8_is_the_operand_table_s() {
+        assert_eq!(crate::opcodes::Operand::Disp8.width_and_range(), Some((1, -0x80, 0x7f)));
+        assert!(modrm().contains("a 1-byte /disp8 (-0x80 to 0x7f)"));
+    }
+
+    #[test]
     fn every_worked_example_is_encoded_by_pack() {
         for text in [modrm(), sib()] {
             assert!(!text.contains("refuses"), "{text}");
