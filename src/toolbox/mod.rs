@@ -75,7 +75,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "excerpt",
-        usage: "--dir DIR --stem STEM ... -- SOURCE...",
+        usage: "--dir DIR ... -- SOURCE...",
         summary: "print a translation's texts, your lines only, for scripts/phases",
         internal: true,
         main: excerpt::main,
