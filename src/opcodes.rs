@@ -339,6 +339,15 @@ pub const EBP: u8 = 5;
 pub const ESI: u8 = 6;
 pub const EDI: u8 = 7;
 
+/// The registers' names by number, as programs, the sugar (`%ecx`) and
+/// `subx run` write them: `REGISTERS[EBX as usize]` is `ebx`.
+pub const REGISTERS: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+
+/// The 8-bit registers by number, as the `r32` and `rm32` fields of the
+/// byte instructions (`88`, `8a`, `c6`; [`Loc::R8`], [`Loc::Rm8`]) number
+/// them: the low byte of EAX ECX EDX EBX, then the second byte of each.
+pub const BYTE_REGISTERS: [&str; 8] = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
+
 /// What an instruction does, in terms `subx run` executes: the operation
 /// and where its operands are ([`Loc`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -237,7 +237,7 @@ fn subx_init_writes_init_linux() {
 fn subx_help_lists_its_commands_under_two_headings() {
     let out = Command::cargo_bin("subx").expect("binary").arg("--help").output().expect("run");
     let help = String::from_utf8(out.stdout).expect("UTF-8");
-    let (users, internal) = help.split_once("Steps that scripts/ntranslate runs").expect("two headings");
+    let (users, internal) = help.split_once("Steps that scripts/ntranslate").expect("two headings");
     for command in subx::toolbox::COMMANDS {
         let part = if command.internal { internal } else { users };
         assert!(part.contains(&format!("  {} ", command.name)), "{} is not listed where it belongs", command.name);
@@ -334,7 +334,9 @@ fn phases_shows_every_program_of_subx_apps_after_each_phase() {
         ]) {
             at += text[at..].find(header).unwrap_or_else(|| panic!("scripts/phases on {app}: no '{header}' in order"));
         }
-        assert!(text[at..].contains("00000000: 7f45 4c46"), "scripts/phases on {app}: no ELF dump");
+        let elf = &text[at..];
+        assert!(elf.contains("\noffset      address     bytes\n0x") || elf.contains("\noffset      address     bytes\n# ... bytes 0x0-"), "scripts/phases on {app}: no ELF dump");
+        assert!(elf.lines().any(|l| l.starts_with("0x") && l[12..].starts_with("0x0")), "scripts/phases on {app}: no bytes of the program");
         assert_eq!(text.contains("==> after braces <=="), sugar, "scripts/phases on {app}: braces only with --sugar");
     }
 }
@@ -386,6 +388,71 @@ fn phases_sugar_shows_the_sugar_phases_in_turn() {
     let plain = phases_script(&["--no-elf", "init.linux", app]);
     assert_eq!(plain.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&plain.stdout).contains("==> error <=="));
+}
+
+/// The part of scripts/phases' output under `header`, up to the next one.
+fn part<'t>(text: &'t str, header: &str) -> &'t str {
+    let header = format!("\n==> {header}");
+    let start = text.find(&header).unwrap_or_else(|| panic!("no '{header}' in:\n{text}"));
+    let start = start + text[start + 1..].find('\n').expect("a line") + 2;
+    text[start..].find("\n==> ").map_or(&text[start..], |end| &text[start..start + end])
+}
+
+#[test]
+fn phases_shows_your_lines_and_with_all_everything() {
+    let app = "subx-apps/05-hello.subx";
+    let out = phases_script(&["init.linux", app]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let source = std::fs::read_to_string(project().join(app)).expect("the program");
+    let init_lines = std::fs::read_to_string(project().join("init.linux")).expect("init.linux").lines().count();
+    assert_eq!(part(&text, "source"), format!("# ... {init_lines} lines from init.linux\n{source}"));
+    // Each phase: none of init.linux's lines, every one of the program's.
+    let assort = part(&text, "after assort");
+    assert!(assort.starts_with("# ... ") && assort.contains(" lines from init.linux\nEntry: \n"), "{assort}");
+    assert!(!assort.contains("syscall-write:") && assort.contains("e8/call syscall-write/disp32 \n"), "{assort}");
+    assert!(assort.contains("\n_string5:\n"), "the program's string literal is the program's: {assort}");
+    assert!(!assort.contains("_string1:"), "init.linux's string literal is init.linux's: {assort}");
+    // survey: each line of the program's with its address, as the listing has it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let translated = std::process::Command::new("bash")
+        .arg(project().join("scripts/ntranslate"))
+        .args(["-o", &dir.path().join("hello.elf").display().to_string(), "init.linux", app])
+        .current_dir(project())
+        .env("SUBX_BIN", bin_dir())
+        .status()
+        .expect("ntranslate");
+    assert!(translated.success());
+    let map = std::fs::read_to_string(dir.path().join("hello.map")).expect("hello.map");
+    let survey = part(&text, "after survey");
+    let mut from_the_program = 0;
+    for row in map.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let (address, bytes, place, text) = (fields[1], fields[2], fields[3], fields[4]);
+        let line = if bytes.is_empty() { format!("{address}  {text}\n") } else { format!("{address}  {bytes}\n") };
+        if place.starts_with(app) {
+            assert!(survey.contains(&line), "survey does not show {line:?}:\n{survey}");
+            from_the_program += 1;
+        } else if address != "-" {
+            assert!(!survey.contains(&line), "survey shows init.linux's {line:?}");
+        }
+    }
+    assert!(from_the_program > 10);
+    let elf = part(&text, "after hex");
+    assert!(elf.starts_with("offset      address     bytes\n# ... bytes 0x0-0x269 from the ELF and program headers and init.linux\n"), "{elf}");
+    assert!(elf.contains("\n                        Entry:\n0x0000026a  0x0900026a  be ad 02 00 0a ff 36 8d 46 04 50 68 01 00 00 00  ......6.F.Ph....\n"), "{elf}");
+
+    // --all, or one file alone: everything.
+    let all = phases_script(&["--all", "init.linux", app]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(!all.contains("# ... "), "--all leaves nothing out");
+    assert_eq!(part(&all, "source"), std::fs::read_to_string(project().join("init.linux")).expect("init.linux") + &source);
+    assert!(part(&all, "after survey").starts_with("-           7f 45 4c 46 "));
+    assert!(part(&all, "after hex").contains("\n0x00000000  -           7f 45 4c 46 01 01 01 00 00 00 00 00 00 00 00 00  .ELF............\n"));
+    let program = dir.path().join("whole.subx");
+    std::fs::write(&program, "== code 0x09000000\nEntry:\n  bb/copy-to-ebx  0x2a/imm32\n  b8/copy-to-eax  1/imm32\n  cd/syscall  0x80/imm8\n== data 0x0a000000\n").expect("write");
+    let alone = phases_script(&["--only", "hex", program.to_str().expect("UTF-8 path")]);
+    assert!(String::from_utf8_lossy(&alone.stdout).contains("\n0x00000000  -           7f 45 4c 46"), "one file: everything");
 }
 
 #[test]

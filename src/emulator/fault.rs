@@ -149,12 +149,11 @@ pub fn report(fault: &Fault, machine: &Machine, symbols: &Symbols) -> String {
             text.push('\n');
         }
     }
-    let r = &machine.regs;
-    let _ = writeln!(
-        text,
-        "registers: eax {:#010x} ecx {:#010x} edx {:#010x} ebx {:#010x} esp {:#010x} ebp {:#010x} esi {:#010x} edi {:#010x}",
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-    );
+    text.push_str("registers:");
+    for (name, value) in crate::opcodes::REGISTERS.iter().zip(machine.regs) {
+        let _ = write!(text, " {name} {value:#010x}");
+    }
+    text.push('\n');
     if symbols.is_empty() {
         text.push_str("(no a.map next to the ELF: translate with scripts/ntranslate to see labels and source lines)\n");
     }

@@ -28,7 +28,7 @@ use super::fault::{self, Fault};
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
 use super::watch::Watch;
 use crate::maps::Symbols;
-use crate::opcodes::Action;
+use crate::opcodes::{Action, REGISTERS};
 
 /// The observer of a traced or watched run: what one step wrote, and the
 /// system call it made.
@@ -64,7 +64,6 @@ impl Snapshot {
     }
 }
 
-const REG_NAMES: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
 const FLAG_NAMES: [(&str, u32); 4] = [("CF", 0), ("ZF", 6), ("SF", 7), ("OF", 11)];
 
 /// What a traced or watched run needs besides the machine.
@@ -232,7 +231,7 @@ fn write_line(
     let after = Snapshot::of(m);
     buf.push(b' ');
     let bare = buf.len();
-    for ((name, old), new) in REG_NAMES.iter().zip(before.regs).zip(after.regs) {
+    for ((name, old), new) in REGISTERS.iter().zip(before.regs).zip(after.regs) {
         if old != new {
             buf.push(b' ');
             buf.extend_from_slice(name.as_bytes());

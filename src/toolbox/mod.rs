@@ -9,14 +9,16 @@
 //!
 //! Each command is a module with one `main(args) -> ExitCode`; [`COMMANDS`]
 //! lists them, and `subx --help` shows the list under two headings: the
-//! commands for users, and the ones `ntranslate` runs itself.
+//! commands for users, and the steps the scripts (`ntranslate`, `phases`) run.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub mod compare;
+pub mod excerpt;
 pub mod feed;
 pub mod finish;
+pub mod help;
 pub mod init;
 pub mod run;
 
@@ -51,6 +53,13 @@ pub const COMMANDS: &[Command] = &[
         main: run::main,
     },
     Command {
+        name: "help",
+        usage: "[TOPIC]",
+        summary: "the reference: registers, modrm, subops, flags, calls, syscalls, tests ...",
+        internal: false,
+        main: help::main,
+    },
+    Command {
         name: "compare",
         usage: "A.elf B.elf",
         summary: "where two ELFs differ, and the SubX line that made the first byte that does",
@@ -63,6 +72,13 @@ pub const COMMANDS: &[Command] = &[
         summary: "write the source files one after another, checking each starts with a header",
         internal: true,
         main: feed::main,
+    },
+    Command {
+        name: "excerpt",
+        usage: "--dir DIR ... -- SOURCE...",
+        summary: "print a translation's texts, your lines only, for scripts/phases",
+        internal: true,
+        main: excerpt::main,
     },
     Command {
         name: "finish",
@@ -128,7 +144,7 @@ pub fn help() -> String {
     };
     list(&mut text, false);
     if COMMANDS.iter().any(|c| c.internal) {
-        text.push_str("\nSteps that scripts/ntranslate runs between the phases:\n");
+        text.push_str("\nSteps that scripts/ntranslate (and scripts/phases) run:\n");
         list(&mut text, true);
     }
     text.push_str(

@@ -69,3 +69,37 @@ impl Runner {
         }
     }
 }
+
+impl Runner {
+    /// A shell command (or what a session shows of it) as this runner runs
+    /// it: `./X.elf` stays, or becomes `subx run X.elf`.
+    pub fn rewrite(self, text: &str) -> String {
+        match self {
+            Runner::Native => text.to_string(),
+            Runner::Emulated => text.replace("./", "subx run "),
+        }
+    }
+}
+
+/// Plays a documented shell session in `dir`: the `commands` in one bash
+/// process, with `scripts/` (ntranslate, phases) and the built binaries
+/// first on PATH; what it prints, stdout and stderr together, each command
+/// shown as `$ command` before its output, as a session is written.
+pub fn session(dir: &std::path::Path, commands: &[String]) -> String {
+    let path = format!("{}:{}:{}", project().join("scripts").display(), bin_dir().display(), std::env::var("PATH").unwrap_or_default());
+    let mut script = String::from("exec 2>&1\n");
+    for command in commands {
+        let quoted = command.replace('\'', r"'\''");
+        script.push_str(&format!("printf '$ %s\\n' '{quoted}'\n{command}\n"));
+    }
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("SUBX_BIN", bin_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run bash");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -34,7 +34,7 @@
 
 use crate::error::printable;
 use crate::number::{self, NumberError};
-use crate::opcodes::Operand;
+use crate::opcodes::{Operand, EBP, ESP, REGISTERS};
 use crate::words::is_space;
 
 /// A sigil word, read.
@@ -65,16 +65,13 @@ pub(super) fn read(word: &[u8]) -> Result<Sigil<'_>, String> {
     }
 }
 
-/// The register names, in the order of their numbers in the ModR/M and SIB
-/// bytes.
-const REGISTERS: [&[u8]; 8] = [b"eax", b"ecx", b"edx", b"ebx", b"esp", b"ebp", b"esi", b"edi"];
-const ESP: u8 = 4;
-const EBP: u8 = 5;
-/// What the messages say the registers are.
+/// What the messages say the registers are: the table's names, in order
+/// (a test checks).
 const REGISTER_LIST: &str = "eax ecx edx ebx esp ebp esi edi";
 
+/// The number of the register `name` (the order of the ModR/M and SIB bytes).
 fn register(name: &[u8]) -> Option<u8> {
-    REGISTERS.iter().position(|&r| r == name).map(|number| number as u8)
+    REGISTERS.iter().position(|r| r.as_bytes() == name).map(|number| number as u8)
 }
 
 /// `%reg` (D1, D2), from the text after the `%`.
@@ -234,7 +231,7 @@ impl<'a> Parens<'a> {
             Some(c) => {
                 return Err(format!(
                     "expected ')', '+' or '-' after the base register '{}', got '{}'",
-                    printable(REGISTERS[usize::from(base)]),
+                    printable(REGISTERS[usize::from(base)].as_bytes()),
                     printable(&[c])
                 ))
             }
@@ -275,7 +272,7 @@ impl<'a> Parens<'a> {
             Some(b'+' | b'-') => Ok((scale, self.displacement()?)),
             Some(c) => Err(format!(
                 "expected ')', '<<', '+' or '-' after the index register '{}', got '{}'",
-                printable(REGISTERS[usize::from(index)]),
+                printable(REGISTERS[usize::from(index)].as_bytes()),
                 printable(&[c])
             )),
         }
@@ -437,8 +434,9 @@ mod tests {
 
     #[test]
     fn d1_direct_names_one_of_eight_registers_and_drops_its_metadata() {
+        assert_eq!(REGISTER_LIST, REGISTERS.join(" "));
         for (number, name) in REGISTERS.iter().enumerate() {
-            let word = format!("%{}/dest/", String::from_utf8_lossy(name));
+            let word = format!("%{name}/dest/");
             assert_eq!(read(word.as_bytes()), Ok(Sigil::Direct(number as u8)));
         }
         for word in ["%EAX", "%al", "%eaxx", "%eax#x", "%foo"] {
