@@ -9,7 +9,7 @@
 //! directory empty. A program with `test-` functions is also run as
 //! `ELF test`, which runs its tests and must exit 0.
 //!
-//! `nos` prints a heap address that the kernel chooses, so its first line is
+//! `nos-prototype` prints a heap address that the kernel chooses, so its first line is
 //! checked by shape only.
 //!
 //! Two more checks: every `.subx` file in `subx-apps/` has a row in the
@@ -33,7 +33,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy)]
 enum Stdout {
     Exact(&'static str),
-    /// nos: `0x` and 8 lowercase hex digits, then exactly these two lines.
+    /// nos-prototype: `0x` and 8 lowercase hex digits, then exactly these two lines.
     Nos(&'static str, &'static str),
 }
 
@@ -112,7 +112,7 @@ const APPS: &[App] = &[
     },
     App { name: "13-files", has_tests: false, runs: &[run(&[], "", 0, "written to notes.tmp\n")] },
     App {
-        name: "nos",
+        name: "nos-prototype",
         has_tests: true,
         runs: &[Run { args: &[], stdin: "", exit: 0, stdout: Stdout::Nos("0x0000aaaa", "0x0000bbbb") }],
     },
@@ -293,7 +293,7 @@ fn every_app_is_in_the_table() {
     let gone: Vec<_> = in_table.difference(&on_disk).collect();
     assert!(missing.is_empty(), "programs in subx-apps/ without a row in APPS (tests/apps.rs): {missing:?}");
     assert!(gone.is_empty(), "rows in APPS (tests/apps.rs) without a program in subx-apps/: {gone:?}");
-    assert!(on_disk.len() >= 13, "expected at least 12 example programs and nos, found {on_disk:?}");
+    assert!(on_disk.len() >= 13, "expected at least 12 example programs and nos-prototype, found {on_disk:?}");
 }
 
 /// Every program says what it shows in a header comment before its code.
