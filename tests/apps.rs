@@ -25,7 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, project};
+use support::{bin_dir, elf_command, project};
 
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
@@ -158,7 +158,7 @@ struct Outcome {
 
 /// Run `elf` with `args` and `stdin` in `dir`, killing it after TIME_LIMIT.
 fn execute(elf: &Path, args: &[&str], stdin: &str, dir: &Path) -> Result<Outcome, String> {
-    let mut child = Command::new(elf)
+    let mut child = elf_command(elf)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped())

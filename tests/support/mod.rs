@@ -3,7 +3,8 @@
 //! Each test file says `mod support;`; not every one uses every helper.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub mod splitmix;
 
@@ -23,3 +24,9 @@ pub fn bin_dir() -> PathBuf {
     hex.parent().expect("binary has a directory").to_path_buf()
 }
 
+
+/// A command that runs the 32-bit ELF `elf`: natively for now. The one place
+/// to change for running the programs' tests under `subx run` instead.
+pub fn elf_command(elf: &Path) -> Command {
+    Command::new(elf)
+}
