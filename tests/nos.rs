@@ -309,7 +309,11 @@ fn every_error_and_the_repl_carries_on() {
 
 #[test]
 fn a_reader_error_skips_the_rest_of_its_line() {
-    check_session("1 ) 2\n3\n(4 . 5 6) 7\n8\n", "1\n3\n8\n", "nos: error: unexpected ')'\nnos: error: expected ')' after the element that follows a '.'\n");
+    check_session(
+        "1 ) 2\n3\n(4 . 5 6) 7\n8\n",
+        "1\n3\n8\n",
+        "nos: error: unexpected ')'\nnos: error: expected ')' after the element that follows a '.'\n",
+    );
 }
 
 #[test]
@@ -594,7 +598,9 @@ fn check_readme(readme: &str) {
         match session_on_a_terminal(session) {
             // NOS ends the line of the last prompt when the input ends
             Some(transcript) => assert_eq!(transcript, format!("{session}nos> \n"), "{readme}: on a terminal"),
-            None => eprintln!("{readme}: 'script' cannot give NOS a terminal here; the session was checked through a pipe only"),
+            None => eprintln!(
+                "{readme}: 'script' cannot give NOS a terminal here; the session was checked through a pipe only"
+            ),
         }
     }
 }
