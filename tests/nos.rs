@@ -468,6 +468,9 @@ fn a_file_is_evaluated_quietly_and_stops_at_an_error() {
     let got = run_with(&[&missing], &[], "");
     assert_eq!((got.exit, got.stdout.as_str()), (1, ""));
     assert_eq!(got.stderr, format!("nos: cannot open {missing}\n"));
+    // a directory opens, but reading it fails (EISDIR, 21)
+    let got = run_with(&[&path(dir.path())], &[], "");
+    assert_eq!((got.exit, got.stdout.as_str(), got.stderr.as_str()), (1, "", "nos: cannot read the input (error 21)\n"));
 }
 
 #[test]
