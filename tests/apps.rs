@@ -9,8 +9,8 @@
 //! directory empty. A program with `test-` functions is also run as
 //! `ELF test`, which runs its tests and must exit 0.
 //!
-//! `nos-prototype` prints a heap address that the kernel chooses, so its first line is
-//! checked by shape only.
+//! `nos-prototype` prints a heap address that the kernel chooses, so its
+//! first line is checked by shape only.
 //!
 //! Two more checks: every `.subx` file in `subx-apps/` has a row in the
 //! table (a new program cannot be forgotten), and a program whose test

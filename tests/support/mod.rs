@@ -24,7 +24,6 @@ pub fn bin_dir() -> PathBuf {
     hex.parent().expect("binary has a directory").to_path_buf()
 }
 
-
 /// A command that runs the 32-bit ELF `elf`: natively for now. The one place
 /// to change for running the programs' tests under `subx run` instead.
 pub fn elf_command(elf: &Path) -> Command {
