@@ -12,7 +12,7 @@
 //! twice, natively and under `subx run`; with `SUBX_NATIVE=0` (a host that
 //! cannot run 32-bit x86) only under `subx run`.
 //!
-//! `nos` prints a heap address that the kernel (or `subx run`) chooses, so
+//! `nos-prototype` prints a heap address that the kernel (or `subx run`) chooses, so
 //! its first line is checked by shape only.
 //!
 //! A sugared program (SUGARED) is the same program as its plain twin in
@@ -40,7 +40,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy)]
 enum Stdout {
     Exact(&'static str),
-    /// nos: `0x` and 8 lowercase hex digits, then exactly these two lines.
+    /// nos-prototype: `0x` and 8 lowercase hex digits, then exactly these two lines.
     Nos(&'static str, &'static str),
 }
 
@@ -128,7 +128,7 @@ const APPS: &[App] = &[
         ],
     },
     App {
-        name: "nos",
+        name: "nos-prototype",
         has_tests: true,
         runs: &[Run { args: &[], stdin: "", exit: 0, stdout: Stdout::Nos("0x0000aaaa", "0x0000bbbb") }],
     },
@@ -344,7 +344,7 @@ fn every_app_is_in_the_table() {
             app.name
         );
     }
-    assert!(on_disk.len() >= 13, "expected at least 12 example programs and nos, found {on_disk:?}");
+    assert!(on_disk.len() >= 13, "expected at least 12 example programs and nos-prototype, found {on_disk:?}");
 }
 
 /// Every program says what it shows in a header comment before its code.

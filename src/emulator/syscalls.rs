@@ -42,6 +42,13 @@ const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
 const EMFILE: i32 = 24;
 const ENOSYS: i32 = 38;
+const ENOTTY: i32 = 25;
+
+/// The ioctl request that reads a terminal's settings (`struct termios`,
+/// 36 bytes on i386): what a program asks to learn whether a descriptor is
+/// a terminal.
+const TCGETS: u32 = 0x5401;
+const TERMIOS_SIZE: u32 = 36;
 const EOVERFLOW: i32 = 75;
 
 /// The largest read or write done in one call (a larger request reads or
@@ -141,6 +148,32 @@ impl Linux {
         open_flags(&mut options, flags);
         let file = options.open(path).map_err(|e| errno(&e))?;
         self.add_file(file)
+    }
+
+    /// `ioctl`: only `TCGETS`, which says whether `fd` is a terminal: on a
+    /// terminal it succeeds with the settings all zero (the host's own are
+    /// not read), elsewhere it fails with `-ENOTTY` as Linux does. Any other
+    /// request fails the same way on a file that is no terminal, and with
+    /// `-EINVAL` on one that is, reported once.
+    fn ioctl(&mut self, m: &mut Machine, fd: u32, request: u32, arg: u32) -> Result<u32, i32> {
+        use std::io::IsTerminal;
+        let terminal = self.file(fd)?.is_terminal();
+        match (request, terminal) {
+            (_, false) => Err(ENOTTY),
+            (TCGETS, true) => {
+                if m.memory.check_writable(arg, TERMIOS_SIZE).is_err() {
+                    return Err(EFAULT);
+                }
+                m.memory.write_bytes(arg, &[0; TERMIOS_SIZE as usize]);
+                Ok(0)
+            }
+            (_, true) => {
+                if self.reported.insert(54 << 16 | (request & 0xffff)) {
+                    eprintln!("subx run: ioctl request {request:#x} on a terminal is not emulated; it returns -EINVAL (-22)");
+                }
+                Err(EINVAL)
+            }
+        }
     }
 
     fn lseek(&mut self, fd: u32, offset: u32, whence: u32) -> Result<u32, i32> {
@@ -263,6 +296,7 @@ impl Kernel for Linux {
             8 => self.open(m, b, 0x241, c), // O_WRONLY | O_CREAT | O_TRUNC
             10 => path_arg(m, b).and_then(|p| std::fs::remove_file(p).map(|()| 0).map_err(|e| errno(&e))),
             19 => self.lseek(b, c, d),
+            54 => self.ioctl(m, b, c, d),
             38 => path_arg(m, b)
                 .and_then(|old| Ok((old, path_arg(m, c)?)))
                 .and_then(|(old, new)| std::fs::rename(old, new).map(|()| 0).map_err(|e| errno(&e))),
@@ -386,6 +420,7 @@ pub fn describe(m: &Machine, number: u32, args: [u32; 6], result: u32) -> String
         8 => format!("creat({}, {c:#o})", path(b)),
         10 => format!("unlink({})", path(b)),
         19 => format!("lseek({}, {}, {})", int(b), int(c), int(d)),
+        54 => format!("ioctl({}, {c:#x}, {d:#010x})", int(b)),
         38 => format!("rename({}, {})", path(b), path(c)),
         45 => format!("brk({b:#010x})"),
         90 => format!("mmap({b:#010x})"),

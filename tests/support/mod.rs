@@ -3,7 +3,8 @@
 //! Each test file says `mod support;`; not every one uses every helper.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub mod splitmix;
 
@@ -102,4 +103,10 @@ pub fn session(dir: &std::path::Path, commands: &[String]) -> String {
         .output()
         .expect("run bash");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command that runs the 32-bit ELF `elf` the default way here (natively
+/// unless `SUBX_NATIVE=0`, then under `subx run`).
+pub fn elf_command(elf: &std::path::Path) -> std::process::Command {
+    Runner::default().command(elf)
 }
