@@ -430,3 +430,14 @@ fn messages_show_string_literals_as_written_and_advice_that_is_valid() {
     assert!(err.starts_with("a.subx:6: error: 'x/y:': a label's name may not hold a '/'"), "{err}");
     assert!(err.contains("such as 'x:'") && !err.contains("x/y::"), "{err}");
 }
+
+#[test]
+fn a_jump_out_of_a_block_is_named_as_written() {
+    let mut code = String::from("== code 0x09000000\nEntry:\n  {\n    eb/jump  break/disp8\n");
+    code.push_str(&"    68/push  0/imm32\n".repeat(70));
+    code.push_str("  }\n  (syscall-exit 0)\n");
+    let init = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("init.linux")).expect("init.linux");
+    let dir = project(&[("init.linux", &init), ("far.subx", &code)]);
+    let err = stderr(&ntranslate(dir.path(), &["--sugar", "-o", "far.elf", "init.linux", "far.subx"]));
+    assert!(err.starts_with("far.subx:4: error: 'break/disp8': 'break' is 0x15e bytes away, too far for a disp8"), "{err}");
+}

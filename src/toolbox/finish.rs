@@ -212,9 +212,33 @@ fn phase_failure(run: &Run, k: usize, code: i32) -> String {
         },
     };
     let mut message = name_literals(run, &message);
+    if run.phases.iter().any(|p| p == "braces") {
+        message = name_block_labels(&message);
+    }
     message.push('\n');
     message.push_str(&rest);
     message
+}
+
+/// `message` with each label that `braces` made for a block (`_loop0x0000002a`,
+/// `_break0x0000002a`) shown as the word the user wrote for it, `loop` or
+/// `break`.
+fn name_block_labels(message: &str) -> String {
+    let mut shown = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("_loop0x").into_iter().chain(rest.find("_break0x")).min() {
+        let (word, prefix_len) = if rest[at..].starts_with("_loop0x") { ("loop", 7) } else { ("break", 8) };
+        let digits = rest[at + prefix_len..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        shown.push_str(&rest[..at]);
+        if digits == 8 {
+            shown.push_str(word);
+        } else {
+            shown.push_str(&rest[at..at + prefix_len + digits]);
+        }
+        rest = &rest[at + prefix_len + digits..];
+    }
+    shown.push_str(rest);
+    shown
 }
 
 /// `message` with each label that `dquotes` gave a string literal
@@ -574,6 +598,15 @@ mod tests {
             failure_message(&run).unwrap(),
             "init.linux:2: error: string literal \"hi\" has no operand type, in '68/push \"hi\"'\n"
         );
+    }
+
+    #[test]
+    fn the_labels_of_blocks_are_named_as_the_user_wrote_them() {
+        assert_eq!(
+            name_block_labels("'_break0x00000001/disp8': '_break0x00000001' is 0x15e bytes away; _loop0x0000002a"),
+            "'break/disp8': 'break' is 0x15e bytes away; loop"
+        );
+        assert_eq!(name_block_labels("_loop0x12 stays"), "_loop0x12 stays");
     }
 
     #[test]
