@@ -3,8 +3,7 @@
 //! Each test file says `mod support;`; not every one uses every helper.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 pub mod splitmix;
 
