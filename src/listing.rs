@@ -450,7 +450,10 @@ fn nth_line<'t>(text: &'t [u8], starts: &[usize], line: u64) -> &'t [u8] {
     let Some(&start) = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)).and_then(|i| starts.get(i)) else {
         return b"";
     };
-    let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |at| start + at);
+    let end = match starts.get(line as usize) {
+        Some(&next) => next - 1, // the LF that ends the line
+        None => memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |at| start + at),
+    };
     &text[start..end]
 }
 

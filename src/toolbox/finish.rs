@@ -397,21 +397,31 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The sources' text: `tests` copies its input line for line before its
+/// run-tests, so its output will do; a sugared program's sources are copied
+/// by subx feed.
+fn read_source(run: &Run) -> Result<Vec<u8>, String> {
+    let name = if run.phases.first().is_some_and(|p| p == "tests") { "tests" } else { "source" };
+    fs::read(run.file(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)))
+}
+
 /// Builds the maps (and the debug ELF) from the work directory, into
 /// `labels.out`, `map.out` (and `debug.out`) there.
 fn write_side_files(run: &Run) -> Result<(), String> {
     let read = |name: &str| fs::read(run.file(name)).map_err(|e| format!("cannot read '{name}': {}", io_reason(&e)));
     let elf = read("elf")?;
-    let survey_labels = read("labels")?;
-    // The sources' text: `tests` copies its input line for line before
-    // its run-tests, so its output will do; a sugared program's sources
-    // are copied by subx feed.
-    let source = if run.phases.first().is_some_and(|p| p == "tests") { read("tests")? } else { read("source")? };
+    // The fingerprint is taken on a second core while the rest is read.
+    let (elf_sha256, read_rest) = std::thread::scope(|s| {
+        let sha = s.spawn(|| crate::sha256::to_hex(&crate::sha256::sha256(&elf)));
+        let rest = (|| Ok::<_, String>((read("labels")?, read_source(run)?, read("lines")?)))();
+        (sha.join().unwrap_or_default(), rest)
+    });
+    let (survey_labels, source, lines) = read_rest?;
     let survey_path = run.file("survey");
     let survey_output = move || -> io::Result<Box<dyn io::BufRead>> {
         Ok(Box::new(io::BufReader::with_capacity(1 << 17, fs::File::open(&survey_path)?)))
     };
-    let counts: Vec<u64> = String::from_utf8_lossy(&read("lines")?).split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    let counts: Vec<u64> = String::from_utf8_lossy(&lines).split_whitespace().filter_map(|n| n.parse().ok()).collect();
     let survey = run.phases.iter().position(|p| p == "survey").ok_or("no survey phase")?;
     let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
         .iter()
@@ -432,7 +442,7 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     let elf_name = run.out.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let inputs = listing::Inputs {
         elf_name: &elf_name,
-        elf_sha256: crate::sha256::to_hex(&crate::sha256::sha256(&elf)),
+        elf_sha256,
         elf: &elf,
         phases,
         survey_output: &survey_output,
