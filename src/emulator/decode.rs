@@ -14,7 +14,6 @@
 //! assert_eq!((inst.imm, inst.len), (0x2a, 8));
 //! ```
 
-use super::fast::{self, Fast, Fused};
 use super::fault::Fault;
 use super::memory::{Memory, PAGE_SIZE};
 use crate::opcodes::{self, Action, RegField, Tail};
@@ -131,23 +130,13 @@ fn read_u32(read: &mut impl FnMut(&mut u32) -> Result<u8, Fault>, len: &mut u32)
     Ok(u32::from_le_bytes(bytes))
 }
 
-/// Slots a page has: one per address.
-const PAGE: usize = PAGE_SIZE as usize;
-
-/// An address's fast form, instruction length (0: not decoded yet) and
-/// the jump fused to it.
-pub type Slot = (Fast, u8, Option<Fused>);
-
 /// The decoded instructions of the pages executed so far, one slot per
-/// address, each with its [`Fast`] form and length (kept apart, small, for
-/// the fast loop). A page's slots are emptied when [`Memory`] says the page
-/// was written since (its [`super::memory::DECODED`] bit is clear).
+/// address. A page's slots are emptied when [`Memory`] says the page was
+/// written since (its [`super::memory::DECODED`] bit is clear).
 pub struct Cache {
-    /// For each page number, 1 + its position in `insts` and `fast`, or 0.
+    /// For each page number, 1 + its position in `insts`, or 0.
     index: Vec<u32>,
     insts: Vec<Box<[Inst]>>,
-    /// The fast form, length (0 in an empty slot) and the jump fused to it.
-    fast: Vec<Box<[Slot; PAGE]>>,
 }
 
 impl Default for Cache {
@@ -158,32 +147,7 @@ impl Default for Cache {
 
 impl Cache {
     pub fn new() -> Cache {
-        Cache { index: vec![0; 1 << 20], insts: Vec::new(), fast: Vec::new() }
-    }
-
-    /// A placeholder that holds nothing and allocates nothing (see
-    /// [`super::machine::Machine::take_cache`]).
-    pub fn empty() -> Cache {
-        Cache { index: Vec::new(), insts: Vec::new(), fast: Vec::new() }
-    }
-
-    /// The decoded slots of the page holding `eip`, made valid for memory
-    /// as it is now: (instructions, fast forms and lengths). A slot of
-    /// length 0 is not decoded yet ([`Cache::fast`] decodes it).
-    pub fn page(&mut self, memory: &mut Memory, eip: u32) -> (&[Inst], &[Slot; PAGE]) {
-        let page = (eip >> 12) as usize;
-        if self.index[page] == 0 {
-            self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(Box::new([(Fast::Other, 0, None); PAGE]));
-            self.index[page] = self.insts.len() as u32;
-            memory.set_decoded(eip);
-        } else if !memory.is_decoded(eip) {
-            self.insts[self.index[page] as usize - 1].fill(EMPTY);
-            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0, None));
-            memory.set_decoded(eip);
-        }
-        let slot = self.index[page] as usize - 1;
-        (&self.insts[slot], &self.fast[slot])
+        Cache { index: vec![0; 1 << 20], insts: Vec::new() }
     }
 
     /// The instruction at `eip`, decoded now or earlier.
@@ -196,42 +160,22 @@ impl Cache {
                 return Ok(*inst);
             }
         }
-        self.decode_into(memory, eip).map(|(inst, _)| inst)
-    }
-
-    /// The fast form of the instruction at `eip`, and its length.
-    #[inline(always)]
-    pub fn fast(&mut self, memory: &mut Memory, eip: u32) -> Result<(Fast, u8), Fault> {
-        let slot = self.index[(eip >> 12) as usize];
-        if slot != 0 && memory.is_decoded(eip) {
-            let (fast, len, _) = self.fast[slot as usize - 1][(eip & (PAGE_SIZE - 1)) as usize];
-            if len != 0 {
-                return Ok((fast, len));
-            }
-        }
-        self.decode_into(memory, eip).map(|(inst, fast)| (fast, inst.len))
+        self.decode_into(memory, eip)
     }
 
     #[inline(never)]
-    fn decode_into(&mut self, memory: &mut Memory, eip: u32) -> Result<(Inst, Fast), Fault> {
+    fn decode_into(&mut self, memory: &mut Memory, eip: u32) -> Result<Inst, Fault> {
         let inst = decode(|a| memory.peek(a), eip)?;
         let page = (eip >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
-            self.fast.push(Box::new([(Fast::Other, 0, None); PAGE]));
             self.index[page] = self.insts.len() as u32;
         } else if !memory.is_decoded(eip) {
             self.insts[self.index[page] as usize - 1].fill(EMPTY);
-            self.fast[self.index[page] as usize - 1].fill((Fast::Other, 0, None));
         }
         memory.set_decoded(eip);
-        let fast = fast::classify(&inst, eip);
-        let next_at = eip.wrapping_add(u32::from(inst.len));
-        let fused = fast::fuse(fast, decode(|a| memory.peek(a), next_at).ok().as_ref(), next_at);
-        let (slot, offset) = (self.index[page] as usize - 1, (eip & (PAGE_SIZE - 1)) as usize);
-        self.insts[slot][offset] = inst;
-        self.fast[slot][offset] = (fast, inst.len, fused);
-        Ok((inst, fast))
+        self.insts[self.index[page] as usize - 1][(eip & (PAGE_SIZE - 1)) as usize] = inst;
+        Ok(inst)
     }
 }
 

@@ -1,9 +1,10 @@
-//! The four flags SubX programs use, CF ZF SF OF, computed only when read.
+//! The four flags SubX programs use, CF ZF SF OF, computed when read.
 //!
 //! Most instructions that set flags (add, sub, compare, and, inc ...) are
 //! followed by others that overwrite them unread, so an instruction only
-//! records what it computed ([`Flags::set`]); a conditional jump or an
-//! `adc` asks for the flags it needs, and they are worked out then.
+//! records what it computed ([`Flags::set`]), with CF, which takes one
+//! comparison; a conditional jump or an `adc` asks for the flags it needs,
+//! and the others are worked out then.
 //!
 //! ```
 //! use subx::emulator::flags::{Flags, Kind};
@@ -38,19 +39,28 @@ pub enum Kind {
     Known,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Two `Flags` are equal when the four flags are, however they are kept.
+#[derive(Clone, Copy, Debug)]
 pub struct Flags {
     kind: Kind,
     a: u32,
     b: u32,
     r: u32,
-    /// CF for `Inc`, `Dec` and `Known`.
+    /// CF.
     carry: bool,
-    /// ZF SF OF for `Known`.
+    /// ZF SF OF for `Known` (left as they were for the other kinds).
     zero: bool,
     sign: bool,
     overflow: bool,
 }
+
+impl PartialEq for Flags {
+    fn eq(&self, other: &Flags) -> bool {
+        self.eflags() == other.eflags()
+    }
+}
+
+impl Eq for Flags {}
 
 impl Default for Flags {
     /// All four clear, as at a program's start.
@@ -66,21 +76,22 @@ impl Flags {
     }
 
     /// Record an instruction's operands and result, to compute its flags
-    /// from when they are read.
-    #[inline]
+    /// from when they are read. (CF, one comparison, is worked out now: an
+    /// `inc` or `dec` after it keeps it without asking how.)
+    #[inline(always)]
     pub fn set(&mut self, kind: Kind, a: u32, b: u32, r: u32) {
-        let carry = if matches!(kind, Kind::Inc | Kind::Dec) { self.cf() } else { false };
-        *self = Flags { kind, a, b, r, carry, zero: false, sign: false, overflow: false };
+        let carry = match kind {
+            Kind::Add => r < a,
+            Kind::Sub => a < b,
+            Kind::Logic | Kind::Known => false,
+            Kind::Inc | Kind::Dec => self.carry,
+        };
+        (self.kind, self.a, self.b, self.r, self.carry) = (kind, a, b, r, carry);
     }
 
     #[inline]
     pub fn cf(&self) -> bool {
-        match self.kind {
-            Kind::Add => self.r < self.a,
-            Kind::Sub => self.a < self.b,
-            Kind::Logic => false,
-            Kind::Inc | Kind::Dec | Kind::Known => self.carry,
-        }
+        self.carry
     }
 
     #[inline]

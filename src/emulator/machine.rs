@@ -147,17 +147,6 @@ impl Machine {
         self.cache.get(&mut self.memory, self.eip)
     }
 
-    /// Lend the decoded instructions to a run loop that keeps them apart
-    /// from the machine ([`super::fast::run`]); give them back with
-    /// [`Machine::return_cache`].
-    pub fn take_cache(&mut self) -> Cache {
-        std::mem::replace(&mut self.cache, Cache::empty())
-    }
-
-    pub fn return_cache(&mut self, cache: Cache) {
-        self.cache = cache;
-    }
-
     /// The return addresses of the calls still on the stack, innermost
     /// first: those whose slot is at or above ESP and still holds them.
     pub fn backtrace(&self) -> Vec<u32> {
@@ -258,17 +247,7 @@ impl Machine {
             }
             Action::Multiply { signed } => {
                 let b = self.get(inst, Loc::Rm).map_err(fault)?;
-                let a = self.regs[0];
-                let (low, high, overflow) = if signed {
-                    let p = i64::from(a as i32) * i64::from(b as i32);
-                    (p as u32, (p >> 32) as u32, p != i64::from(p as i32))
-                } else {
-                    let p = u64::from(a) * u64::from(b);
-                    (p as u32, (p >> 32) as u32, p >> 32 != 0)
-                };
-                self.regs[0] = low;
-                self.regs[2] = high;
-                self.flags = Flags::of_result(low, overflow, overflow);
+                (self.regs[0], self.regs[2], self.flags) = multiply(self.regs[0], b, signed);
             }
             Action::Divide { signed } => {
                 let d = self.get(inst, Loc::Rm).map_err(fault)?;
@@ -402,7 +381,7 @@ impl Machine {
     }
 
     /// AL CL DL BL AH CH DH BH, by number.
-    fn byte_reg(&self, n: u8) -> u32 {
+    pub(super) fn byte_reg(&self, n: u8) -> u32 {
         let n = usize::from(n);
         if n < 4 {
             self.regs[n] & 0xff
@@ -411,7 +390,7 @@ impl Machine {
         }
     }
 
-    fn set_byte_reg(&mut self, n: u8, v: u8) {
+    pub(super) fn set_byte_reg(&mut self, n: u8, v: u8) {
         let n = usize::from(n);
         if n < 4 {
             self.regs[n] = self.regs[n] & !0xff | u32::from(v);
@@ -422,7 +401,7 @@ impl Machine {
 
     /// The result of `a OP b` and the flags it leaves.
     #[inline]
-    fn arith(&self, op: Arith, a: u32, b: u32) -> (u32, Flags) {
+    pub(super) fn arith(&self, op: Arith, a: u32, b: u32) -> (u32, Flags) {
         let mut flags = self.flags;
         let r = match op {
             Arith::Add => {
@@ -466,7 +445,7 @@ impl Machine {
     /// flags it leaves. A count of 0 changes no flag; rotations change
     /// only CF and OF. OF is defined for a count of 1 only; for larger
     /// counts we compute it by the same rule (`docs/run.md`).
-    fn shift(&self, shift: Shift, a: u32, count: u32) -> (u32, Flags) {
+    pub(super) fn shift(&self, shift: Shift, a: u32, count: u32) -> (u32, Flags) {
         if count == 0 {
             return (a, self.flags);
         }
@@ -514,8 +493,22 @@ impl Machine {
     }
 }
 
+/// EAX (`a`) times `b`, as `mul` or `imul` (`signed`) leave it: EAX,
+/// EDX and the flags (CF and OF: the product does not fit in EAX).
+#[inline]
+pub(super) fn multiply(a: u32, b: u32, signed: bool) -> (u32, u32, Flags) {
+    let (low, high, overflow) = if signed {
+        let p = i64::from(a as i32) * i64::from(b as i32);
+        (p as u32, (p >> 32) as u32, p != i64::from(p as i32))
+    } else {
+        let p = u64::from(a) * u64::from(b);
+        (p as u32, (p >> 32) as u32, p >> 32 != 0)
+    };
+    (low, high, Flags::of_result(low, overflow, overflow))
+}
+
 /// EDX:EAX (`n`) divided by `d`: quotient and remainder, or the fault.
-fn divide(n: u64, d: u32, signed: bool) -> Result<(u32, u32), Fault> {
+pub(super) fn divide(n: u64, d: u32, signed: bool) -> Result<(u32, u32), Fault> {
     if d == 0 {
         return Err(Fault::DivideByZero);
     }

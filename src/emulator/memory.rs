@@ -37,12 +37,19 @@ pub const WRITE: u8 = 2;
 /// ([`super::decode::Cache`]); a write to it (or to the next page, which an
 /// instruction may reach into) clears this bit so they are decoded again.
 pub const DECODED: u8 = 4;
+/// The same for the blocks of the fast loop ([`super::fast`]), which keeps
+/// its own record of the code it has seen.
+pub const BLOCKS: u8 = 8;
+/// Either: the page holds code someone has decoded.
+const CODE: u8 = DECODED | BLOCKS;
 
 type Page = [u8; PAGE_SIZE as usize];
 
 pub struct Memory {
-    pages: Vec<Option<Box<Page>>>,
-    perms: Vec<u8>,
+    /// By page number (fixed-size, so that an index made from an address
+    /// needs no bounds check).
+    pages: Box<[Option<Box<Page>>; PAGES]>,
+    perms: Box<[u8; PAGES]>,
     /// Counts the times decoded instructions may have gone stale (a
     /// [`DECODED`] page written, or any mapping changed), so that a loop
     /// holding on to a page of decoded instructions knows to look again.
@@ -58,7 +65,7 @@ impl Default for Memory {
 impl Memory {
     /// An address space with nothing mapped.
     pub fn new() -> Memory {
-        Memory { pages: vec![None; PAGES], perms: vec![0; PAGES], generation: 0 }
+        Memory { pages: table(None), perms: table(0), generation: 0 }
     }
 
     /// Map the whole pages covering `[start, start + len)` afresh, zeroed,
@@ -96,7 +103,7 @@ impl Memory {
     }
 
     fn is_mapped_page(&self, page: usize) -> bool {
-        self.perms[page] & !DECODED != 0
+        self.perms[page] & !CODE != 0
     }
 
     /// Is the page holding `addr` mapped (whatever its permissions)?
@@ -111,12 +118,24 @@ impl Memory {
 
     /// Has the page holding `addr` decoded instructions cached?
     pub fn is_decoded(&self, addr: u32) -> bool {
-        self.perms[page_of(addr)] & DECODED != 0
+        self.has_code(addr, DECODED)
     }
 
     /// Note that instructions of the page holding `addr` are cached.
     pub fn set_decoded(&mut self, addr: u32) {
-        self.perms[page_of(addr)] |= DECODED;
+        self.set_code(addr, DECODED);
+    }
+
+    /// Has `who` ([`DECODED`] or [`BLOCKS`]) code of the page holding
+    /// `addr`, unwritten since?
+    #[inline]
+    pub fn has_code(&self, addr: u32, who: u8) -> bool {
+        self.perms[page_of(addr)] & who != 0
+    }
+
+    /// Note that `who` has code of the page holding `addr`.
+    pub fn set_code(&mut self, addr: u32, who: u8) {
+        self.perms[page_of(addr)] |= who;
     }
 
     /// Put bytes into memory as the loader does, ignoring permissions (the
@@ -148,7 +167,7 @@ impl Memory {
         Some(u32::from_le_bytes(bytes))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn read8(&self, addr: u32) -> Result<u8, Fault> {
         let page = page_of(addr);
         if self.perms[page] & READ != 0 {
@@ -156,10 +175,10 @@ impl Memory {
                 return Ok(p[offset_of(addr)]);
             }
         }
-        self.peek(addr).ok_or(Fault::Read { addr, size: 1 })
+        self.read_slowly(addr, 1).map(|v| v as u8)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn read32(&self, addr: u32) -> Result<u32, Fault> {
         let page = page_of(addr);
         let offset = offset_of(addr);
@@ -168,35 +187,74 @@ impl Memory {
                 return Ok(u32::from_le_bytes([p[offset], p[offset + 1], p[offset + 2], p[offset + 3]]));
             }
         }
-        self.peek32(addr).ok_or(Fault::Read { addr, size: 4 })
+        self.read_slowly(addr, 4)
     }
 
-    #[inline]
+    /// A read the hot paths leave: across pages, of a page not yet
+    /// allocated, or a fault.
+    #[cold]
+    #[inline(never)]
+    fn read_slowly(&self, addr: u32, size: u8) -> Result<u32, Fault> {
+        let mut value = 0;
+        for i in (0..u32::from(size)).rev() {
+            let byte = self.peek(addr.wrapping_add(i)).ok_or(Fault::Read { addr, size })?;
+            value = value << 8 | u32::from(byte);
+        }
+        Ok(value)
+    }
+
+    #[inline(always)]
     pub fn write8(&mut self, addr: u32, value: u8) -> Result<(), Fault> {
+        if self.write8_quick(addr, value) {
+            return Ok(());
+        }
+        self.write_slowly(addr, &[value])
+    }
+
+    #[inline(always)]
+    pub fn write32(&mut self, addr: u32, value: u32) -> Result<(), Fault> {
+        if self.write32_quick(addr, value) {
+            return Ok(());
+        }
+        self.write_slowly(addr, &value.to_le_bytes())
+    }
+
+    /// The hot path of [`Memory::write8`] alone: `false`, with nothing
+    /// written, when the write needs the slow path (which alone may fault
+    /// or change [`Memory::generation`]).
+    #[inline(always)]
+    pub fn write8_quick(&mut self, addr: u32, value: u8) -> bool {
         let page = page_of(addr);
-        if self.perms[page] & (WRITE | DECODED) == WRITE {
+        if self.perms[page] & (WRITE | CODE) == WRITE {
             if let Some(p) = &mut self.pages[page] {
                 p[offset_of(addr)] = value;
-                return Ok(());
+                return true;
             }
         }
-        self.check_writable(addr, 1)?;
-        self.poke(addr, &[value]);
-        Ok(())
+        false
     }
 
-    #[inline]
-    pub fn write32(&mut self, addr: u32, value: u32) -> Result<(), Fault> {
+    /// The hot path of [`Memory::write32`] alone (see [`Memory::write8_quick`]).
+    #[inline(always)]
+    pub fn write32_quick(&mut self, addr: u32, value: u32) -> bool {
         let page = page_of(addr);
         let offset = offset_of(addr);
-        if offset <= PAGE_SIZE as usize - 4 && self.perms[page] & (WRITE | DECODED) == WRITE {
+        if offset <= PAGE_SIZE as usize - 4 && self.perms[page] & (WRITE | CODE) == WRITE {
             if let Some(p) = &mut self.pages[page] {
                 p[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
-                return Ok(());
+                return true;
             }
         }
-        self.check_writable(addr, 4)?;
-        self.poke(addr, &value.to_le_bytes());
+        false
+    }
+
+    /// A write the hot paths leave: across pages, to a page not yet
+    /// allocated or holding code, or a fault.
+    #[cold]
+    #[inline(never)]
+    fn write_slowly(&mut self, addr: u32, bytes: &[u8]) -> Result<(), Fault> {
+        self.check_writable(addr, bytes.len() as u32)?;
+        self.poke(addr, bytes);
         Ok(())
     }
 
@@ -274,15 +332,23 @@ impl Memory {
     /// from the page before (an instruction may end in this one), are stale.
     fn forget_decoded(&mut self, page: usize) {
         let before = page.saturating_sub(1);
-        if (self.perms[page] | self.perms[before]) & DECODED != 0 {
-            self.perms[page] &= !DECODED;
-            self.perms[before] &= !DECODED;
+        if (self.perms[page] | self.perms[before]) & CODE != 0 {
+            self.perms[page] &= !CODE;
+            self.perms[before] &= !CODE;
             self.generation += 1;
         }
     }
 
     fn page_mut(&mut self, page: usize) -> &mut Page {
         self.pages[page].get_or_insert_with(|| Box::new([0; PAGE_SIZE as usize]))
+    }
+}
+
+/// A table of `PAGES` entries, each `fill`.
+fn table<T: Clone>(fill: T) -> Box<[T; PAGES]> {
+    match vec![fill; PAGES].into_boxed_slice().try_into() {
+        Ok(table) => table,
+        Err(_) => unreachable!("the vector has PAGES entries"),
     }
 }
 
