@@ -16,7 +16,7 @@
 //! ends its block.
 //!
 //! ```
-//! use subx::emulator::fast::{build, Addr, Op, Site};
+//! use subx::emulator::fast::{build, Addr, Op, Reg};
 //! use subx::emulator::memory::{Memory, READ};
 //! use subx::opcodes::Condition;
 //! let mut memory = Memory::new();
@@ -29,11 +29,11 @@
 //!     0xc3,                         // c3/return
 //! ]);
 //! let block = build(&mut memory, 0x0900_0000).unwrap();
-//! let ebp_plus_8 = Addr { base: 5, index: 8, scale: 0, disp: 8 };
+//! let ebp_plus_8 = Addr { base: Reg::Ebp, index: Reg::None, scale: 0, disp: 8 };
 //! assert_eq!(*block.ops, [
-//!     Op::Load(0, ebp_plus_8),
-//!     Op::CmpRIBranch(0, 0x2a, Condition::Equal, 0x0900_000f, 1), // 1 instruction before it
-//!     Op::Inc(0),
+//!     Op::Load(Reg::Eax, ebp_plus_8),
+//!     Op::CmpRIBranch(Reg::Eax, 0x2a, Condition::Equal, 0x0900_000f, 1), // 1 instruction before it
+//!     Op::Inc(Reg::Eax),
 //!     Op::Return,
 //! ]);
 //! // Where each op's first instruction is, and how many come before it.
@@ -56,17 +56,50 @@ use super::flags::Kind;
 use super::machine::{divide, multiply, Kernel, Machine, Quiet, Stop};
 use super::memory::{Memory, BLOCKS, PAGE_SIZE};
 use super::Fault;
-use crate::opcodes::{Action, Arith, Condition, Loc, Shift, EAX, ECX, EDX, ESP};
+use crate::opcodes::{Action, Arith, Condition, Loc, Shift};
 
-/// A memory operand: the address `disp + base + (index << scale)`, with
-/// [`super::decode::NO_REG`] (whose register reads 0) for a missing base
-/// or index.
+/// A memory operand: the address `disp + base + (index << scale)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Addr {
-    pub base: u8,
-    pub index: u8,
+    pub base: Reg,
+    pub index: Reg,
     pub scale: u8,
     pub disp: u32,
+}
+
+/// A register, as ops name it: EAX ... EDI, or `None`, the missing base or
+/// index of an address, whose register ([`super::decode::NO_REG`]) reads
+/// 0. (An enum rather than a number, so that indexing the registers with
+/// one needs no bounds check.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Reg {
+    Eax,
+    Ecx,
+    Edx,
+    Ebx,
+    Esp,
+    Ebp,
+    Esi,
+    Edi,
+    None,
+}
+
+impl Reg {
+    /// The register numbered `n` (0-7), or `None` (8).
+    pub fn of(n: u8) -> Reg {
+        match n {
+            0 => Reg::Eax,
+            1 => Reg::Ecx,
+            2 => Reg::Edx,
+            3 => Reg::Ebx,
+            4 => Reg::Esp,
+            5 => Reg::Ebp,
+            6 => Reg::Esi,
+            7 => Reg::Edi,
+            _ => Reg::None,
+        }
+    }
 }
 
 /// One instruction (two for the compares fused with a jump), ready to
@@ -76,35 +109,35 @@ pub struct Addr {
 /// sets the flags only. The ops after `Branch` leave the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    AddRR(u8, u8),
-    SubRR(u8, u8),
-    CmpRR(u8, u8),
-    AndRR(u8, u8),
-    OrRR(u8, u8),
-    XorRR(u8, u8),
-    CopyRR(u8, u8),
-    AddRI(u8, u32),
-    SubRI(u8, u32),
-    CmpRI(u8, u32),
-    AndRI(u8, u32),
-    OrRI(u8, u32),
-    XorRI(u8, u32),
-    CopyRI(u8, u32),
-    CmpRM(u8, Addr),
+    AddRR(Reg, Reg),
+    SubRR(Reg, Reg),
+    CmpRR(Reg, Reg),
+    AndRR(Reg, Reg),
+    OrRR(Reg, Reg),
+    XorRR(Reg, Reg),
+    CopyRR(Reg, Reg),
+    AddRI(Reg, u32),
+    SubRI(Reg, u32),
+    CmpRI(Reg, u32),
+    AndRI(Reg, u32),
+    OrRI(Reg, u32),
+    XorRI(Reg, u32),
+    CopyRI(Reg, u32),
+    CmpRM(Reg, Addr),
     /// The other operations (adc, sbb, test; any with memory).
-    ArithRR(Arith, u8, u8),
-    ArithRI(Arith, u8, u32),
-    ArithRM(Arith, u8, Addr),
-    ArithMR(Arith, Addr, u8),
+    ArithRR(Arith, Reg, Reg),
+    ArithRI(Arith, Reg, u32),
+    ArithRM(Arith, Reg, Addr),
+    ArithMR(Arith, Addr, Reg),
     ArithMI(Arith, Addr, u32),
-    Inc(u8),
-    Dec(u8),
+    Inc(Reg),
+    Dec(Reg),
     IncM(Addr),
     DecM(Addr),
     /// `r = [m]`.
-    Load(u8, Addr),
+    Load(Reg, Addr),
     /// `[m] = r`.
-    Store(Addr, u8),
+    Store(Addr, Reg),
     StoreImm(Addr, u32),
     /// `r8 = byte [m]`, for AL CL DL BL AH CH DH BH (0-7).
     LoadByte(u8, Addr),
@@ -112,23 +145,23 @@ pub enum Op {
     StoreByte(Addr, u8),
     StoreByteImm(Addr, u8),
     /// `r = m`, the address itself (`lea`).
-    Lea(u8, Addr),
-    Push(u8),
+    Lea(Reg, Addr),
+    Push(Reg),
     PushImm(u32),
     PushM(Addr),
-    Pop(u8),
+    Pop(Reg),
     PopM(Addr),
     /// Shift or rotate a register by a count (0-31), or by CL.
-    ShiftRI(Shift, u8, u8),
-    ShiftRC(Shift, u8),
-    Not(u8),
-    Neg(u8),
+    ShiftRI(Shift, Reg, u8),
+    ShiftRC(Shift, Reg),
+    Not(Reg),
+    Neg(Reg),
     /// EDX:EAX = EAX times the register, signed or not.
-    Multiply(bool, u8),
+    Multiply(bool, Reg),
     /// EAX, EDX = EDX:EAX divided by the register, signed or not.
-    Divide(bool, u8),
+    Divide(bool, Reg),
     /// `a = a * b`, signed (`0f af`).
-    MultiplyInto(u8, u8),
+    MultiplyInto(Reg, Reg),
     /// EDX = EAX's sign (`cdq`).
     SignExtend,
     /// A conditional jump: leave the block for the address when the
@@ -136,9 +169,9 @@ pub enum Op {
     /// instructions before it (for a compare and jump, before the compare).
     Branch(Condition, u32, u8),
     /// A compare and the conditional jump after it.
-    CmpRRBranch(u8, u8, Condition, u32, u8),
-    CmpRIBranch(u8, u32, Condition, u32, u8),
-    CmpRMBranch(u8, Addr, Condition, u32, u8),
+    CmpRRBranch(Reg, Reg, Condition, u32, u8),
+    CmpRIBranch(Reg, u32, Condition, u32, u8),
+    CmpRMBranch(Reg, Addr, Condition, u32, u8),
     /// Call the first address, returning to the second; the block goes on
     /// with the instructions called. The `u8` counts the block's
     /// instructions before it.
@@ -149,9 +182,9 @@ pub enum Op {
     Next(u32),
     /// Call the address a register or memory holds, returning to the
     /// `u32`.
-    CallR(u8, u32, u8),
+    CallR(Reg, u32, u8),
     CallM(Addr, u32, u8),
-    JumpR(u8),
+    JumpR(Reg),
     JumpM(Addr),
     Return,
     /// Anything else: the block's `plain[n]`, run by [`Machine::execute`].
@@ -273,46 +306,57 @@ fn fuse(op: Op, condition: Condition, target: u32, before: u8) -> Option<Op> {
 
 /// Where the ModR/M operand is.
 enum Operand {
-    Reg(u8),
+    Reg(Reg),
     Mem(Addr),
 }
 
 /// The op that runs `inst` (`next` after it, `before` instructions of its
 /// block before it), or an [`Op::Plain`] of it added to `plain`.
 fn op(inst: &Inst, next: u32, before: u8, plain: &mut Vec<Inst>) -> Op {
-    use Loc::{Imm, Reg, Rm, R32, R8, Rm8};
+    use Loc::{Imm, Rm, R32, R8, Rm8};
     use Operand::{Mem, Reg as R};
-    let (r, imm) = (inst.r32, inst.imm);
-    let operand = match inst.rm {
-        super::decode::Rm::Reg(n) => R(n),
-        super::decode::Rm::Mem { base, index, scale, disp } => Mem(Addr { base, index, scale, disp }),
+    let (r, imm) = (Reg::of(inst.r32), inst.imm);
+    // The opcodes that name their register (05 add-to-EAX, 40+ inc, 50+
+    // push, b8+ copy ...) are the rm32 forms of that register.
+    let named = |n: u8| R(Reg::of(n));
+    let (action, operand) = match (inst.action, inst.rm) {
+        (Action::Arith(op, Loc::Reg(n), from), _) => (Action::Arith(op, Rm, from), named(n)),
+        (Action::Copy(Loc::Reg(n), from), _) => (Action::Copy(Rm, from), named(n)),
+        (Action::Increment(Loc::Reg(n)), _) => (Action::Increment(Rm), named(n)),
+        (Action::Decrement(Loc::Reg(n)), _) => (Action::Decrement(Rm), named(n)),
+        (Action::Push(Loc::Reg(n)), _) => (Action::Push(Rm), named(n)),
+        (Action::Pop(Loc::Reg(n)), _) => (Action::Pop(Rm), named(n)),
+        (action, super::decode::Rm::Reg(n)) => (action, named(n)),
+        (action, super::decode::Rm::Mem { base, index, scale, disp }) => {
+            (action, Mem(Addr { base: Reg::of(base), index: Reg::of(index), scale, disp }))
+        }
     };
-    match (inst.action, operand) {
-        (Action::Arith(op, Reg(a), Imm), _) | (Action::Arith(op, Rm, Imm), R(a)) => arith_ri(op, a, imm),
+    match (action, operand) {
+        (Action::Arith(op, Rm, Imm), R(a)) => arith_ri(op, a, imm),
         (Action::Arith(op, Rm, Imm), Mem(m)) => Op::ArithMI(op, m, imm),
         (Action::Arith(op, Rm, R32), R(a)) => arith_rr(op, a, r),
         (Action::Arith(op, R32, Rm), R(b)) => arith_rr(op, r, b),
         (Action::Arith(op, Rm, R32), Mem(m)) => Op::ArithMR(op, m, r),
         (Action::Arith(Arith::Compare, R32, Rm), Mem(m)) => Op::CmpRM(r, m),
         (Action::Arith(op, R32, Rm), Mem(m)) => Op::ArithRM(op, r, m),
-        (Action::Copy(Reg(a), Imm), _) | (Action::Copy(Rm, Imm), R(a)) => Op::CopyRI(a, imm),
+        (Action::Copy(Rm, Imm), R(a)) => Op::CopyRI(a, imm),
         (Action::Copy(Rm, Imm), Mem(m)) => Op::StoreImm(m, imm),
         (Action::Copy(Rm, R32), R(a)) => Op::CopyRR(a, r),
         (Action::Copy(R32, Rm), R(b)) => Op::CopyRR(r, b),
         (Action::Copy(Rm, R32), Mem(m)) => Op::Store(m, r),
         (Action::Copy(R32, Rm), Mem(m)) => Op::Load(r, m),
-        (Action::Copy(R8, Rm8), Mem(m)) => Op::LoadByte(r, m),
-        (Action::Copy(Rm8, R8), Mem(m)) => Op::StoreByte(m, r),
+        (Action::Copy(R8, Rm8), Mem(m)) => Op::LoadByte(inst.r32, m),
+        (Action::Copy(Rm8, R8), Mem(m)) => Op::StoreByte(m, inst.r32),
         (Action::Copy(Rm8, Imm), Mem(m)) => Op::StoreByteImm(m, imm as u8),
         (Action::CopyAddress, Mem(m)) => Op::Lea(r, m),
-        (Action::Increment(Reg(a)), _) | (Action::Increment(Rm), R(a)) => Op::Inc(a),
+        (Action::Increment(Rm), R(a)) => Op::Inc(a),
         (Action::Increment(Rm), Mem(m)) => Op::IncM(m),
-        (Action::Decrement(Reg(a)), _) | (Action::Decrement(Rm), R(a)) => Op::Dec(a),
+        (Action::Decrement(Rm), R(a)) => Op::Dec(a),
         (Action::Decrement(Rm), Mem(m)) => Op::DecM(m),
-        (Action::Push(Reg(a)), _) | (Action::Push(Rm), R(a)) => Op::Push(a),
+        (Action::Push(Rm), R(a)) => Op::Push(a),
         (Action::Push(Imm), _) => Op::PushImm(imm),
         (Action::Push(Rm), Mem(m)) => Op::PushM(m),
-        (Action::Pop(Reg(a)), _) | (Action::Pop(Rm), R(a)) => Op::Pop(a),
+        (Action::Pop(Rm), R(a)) => Op::Pop(a),
         (Action::Pop(Rm), Mem(m)) => Op::PopM(m),
         (Action::Shift(shift), R(a)) if inst.by_cl => Op::ShiftRC(shift, a),
         (Action::Shift(shift), R(a)) => Op::ShiftRI(shift, a, (imm & 31) as u8),
@@ -336,7 +380,7 @@ fn op(inst: &Inst, next: u32, before: u8, plain: &mut Vec<Inst>) -> Op {
     }
 }
 
-fn arith_rr(op: Arith, a: u8, b: u8) -> Op {
+fn arith_rr(op: Arith, a: Reg, b: Reg) -> Op {
     match op {
         Arith::Add => Op::AddRR(a, b),
         Arith::Sub => Op::SubRR(a, b),
@@ -348,7 +392,7 @@ fn arith_rr(op: Arith, a: u8, b: u8) -> Op {
     }
 }
 
-fn arith_ri(op: Arith, a: u8, imm: u32) -> Op {
+fn arith_ri(op: Arith, a: Reg, imm: u32) -> Op {
     match op {
         Arith::Add => Op::AddRI(a, imm),
         Arith::Sub => Op::SubRI(a, imm),
@@ -443,19 +487,19 @@ const CALLS: usize = 1 << 16;
 /// the processor's own return stack does.
 pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64) -> Stop {
     let mut blocks = Blocks::new();
-    let mut current = NONE;
     let mut calls: Vec<Call> = Vec::new();
+    // The block at EIP, or NONE: look for it.
+    let mut current = NONE;
     loop {
-        if m.steps >= max_steps {
-            return Stop::MaxSteps;
-        }
-        if m.memory.generation != blocks.generation {
-            // Code was written or mappings changed: every block goes.
-            blocks.clear(m.memory.generation);
-            calls.clear();
-            current = NONE;
-        }
         if current == NONE {
+            if m.steps >= max_steps {
+                return Stop::MaxSteps;
+            }
+            if m.memory.generation != blocks.generation {
+                // Code was written or mappings changed: every block goes.
+                blocks.clear(m.memory.generation);
+                calls.clear();
+            }
             current = match blocks.find(&mut m.memory, m.eip) {
                 Ok(b) => b,
                 Err(fault) => return Stop::Fault(fault),
@@ -464,16 +508,20 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64) -> Stop {
         let block = &blocks.blocks[current as usize];
         if block.count > max_steps - m.steps {
             // Near the end of the budget: one instruction at a time.
+            if m.steps == max_steps {
+                return Stop::MaxSteps;
+            }
             if let Err(stop) = m.step(kernel, &mut Quiet) {
                 return stop;
             }
             current = NONE;
             continue;
         }
-        if calls.len() + MAX_INSTRUCTIONS as usize > CALLS {
-            calls.drain(..CALLS / 2);
-        }
         let way = match run_block(m, kernel, block, current, &mut calls) {
+            Ok(CHANGED) => {
+                current = NONE;
+                continue;
+            }
             Ok(way) => way,
             Err(stop) => return stop,
         };
@@ -502,16 +550,29 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64) -> Stop {
     }
 }
 
+/// What [`run_block`] says when memory's generation moved while the block
+/// ran (code written, or mappings changed): the blocks must all go.
+const CHANGED: usize = usize::MAX;
+
+/// Note a call made by `block` at instruction `before`, returning to `ret`.
+#[inline(always)]
+fn remember(calls: &mut Vec<Call>, ret: u32, block: u32, before: u8) {
+    if calls.len() == CALLS {
+        calls.drain(..CALLS / 2);
+    }
+    calls.push(Call { ret, block, link: 1 + u32::from(before) });
+}
+
 /// Run `block` (position `current`), from its first instruction (at EIP)
-/// until it is left: the way out it took (the index of its link). Its
-/// calls go on `calls`.
+/// until it is left: the way out it took (the index of its link), or
+/// [`CHANGED`]. Its calls go on `calls`.
 #[inline(always)]
 fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current: u32, calls: &mut Vec<Call>) -> Result<usize, Stop> {
     let generation = m.memory.generation;
     let steps = m.steps;
     macro_rules! reg {
-        ($n:expr) => {
-            m.regs[usize::from($n)]
+        ($r:expr) => {
+            m.regs[$r as usize]
         };
     }
     macro_rules! address {
@@ -549,7 +610,7 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
             () => {
                 if m.memory.generation != generation {
                     stop_at(m, block, i() + 1, steps);
-                    return Ok(0);
+                    return Ok(CHANGED);
                 }
             };
         }
@@ -575,9 +636,9 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
         }
         macro_rules! push {
             ($v:expr) => {{
-                let sp = reg!(ESP).wrapping_sub(4);
+                let sp = reg!(Reg::Esp).wrapping_sub(4);
                 let slow = write32!(sp, $v);
-                reg!(ESP) = sp;
+                reg!(Reg::Esp) = sp;
                 if slow {
                     check_code!();
                 }
@@ -598,7 +659,7 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
             ($target:expr) => {{
                 let target = $target;
                 leave!(target, block.count as u32);
-                return Ok(0);
+                return Ok(if m.memory.generation == generation { 0 } else { CHANGED });
             }};
         }
         match *op {
@@ -705,21 +766,21 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
             Op::PushImm(v) => push!(v),
             Op::PushM(addr) => push!(fault!(m.memory.read32(address!(addr)))),
             Op::Pop(a) => {
-                let sp = reg!(ESP);
+                let sp = reg!(Reg::Esp);
                 let v = fault!(m.memory.read32(sp));
                 // ESP first: `pop esp` keeps the value popped.
-                reg!(ESP) = sp.wrapping_add(4);
+                reg!(Reg::Esp) = sp.wrapping_add(4);
                 reg!(a) = v;
             }
             Op::PopM(addr) => {
-                let sp = reg!(ESP);
+                let sp = reg!(Reg::Esp);
                 let v = fault!(m.memory.read32(sp));
                 // The address is worked out with ESP moved, as the processor does.
-                reg!(ESP) = sp.wrapping_add(4);
+                reg!(Reg::Esp) = sp.wrapping_add(4);
                 let at = address!(addr);
                 if !m.memory.write32_quick(at, v) {
                     if let Err(f) = m.memory.write32(at, v) {
-                        reg!(ESP) = sp;
+                        reg!(Reg::Esp) = sp;
                         stop_at(m, block, i(), steps);
                         return Err(Stop::Fault(f));
                     }
@@ -731,7 +792,7 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
                 (reg!(a), m.flags) = (r, flags);
             }
             Op::ShiftRC(shift, a) => {
-                let (r, flags) = m.shift(shift, reg!(a), reg!(ECX) & 31);
+                let (r, flags) = m.shift(shift, reg!(a), reg!(Reg::Ecx) & 31);
                 (reg!(a), m.flags) = (r, flags);
             }
             Op::Not(a) => reg!(a) = !reg!(a),
@@ -741,19 +802,19 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
                 m.flags.set(Kind::Sub, 0, x, x.wrapping_neg());
             }
             Op::Multiply(signed, b) => {
-                let (low, high, flags) = multiply(reg!(EAX), reg!(b), signed);
-                (reg!(EAX), reg!(EDX), m.flags) = (low, high, flags);
+                let (low, high, flags) = multiply(reg!(Reg::Eax), reg!(b), signed);
+                (reg!(Reg::Eax), reg!(Reg::Edx), m.flags) = (low, high, flags);
             }
             Op::Divide(signed, b) => {
-                let n = u64::from(reg!(EDX)) << 32 | u64::from(reg!(EAX));
+                let n = u64::from(reg!(Reg::Edx)) << 32 | u64::from(reg!(Reg::Eax));
                 let (q, r) = fault!(divide(n, reg!(b), signed));
-                (reg!(EAX), reg!(EDX)) = (q, r);
+                (reg!(Reg::Eax), reg!(Reg::Edx)) = (q, r);
             }
             Op::MultiplyInto(a, b) => {
                 let (low, _, flags) = multiply(reg!(a), reg!(b), true);
                 (reg!(a), m.flags) = (low, flags);
             }
-            Op::SignExtend => reg!(EDX) = ((reg!(EAX) as i32) >> 31) as u32,
+            Op::SignExtend => reg!(Reg::Edx) = ((reg!(Reg::Eax) as i32) >> 31) as u32,
             Op::Branch(condition, target, before) => branch!(m.flags.holds(condition), target, before, 1),
             Op::CmpRRBranch(a, b, condition, target, before) => {
                 compare(m, reg!(a), reg!(b));
@@ -770,20 +831,20 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
             }
             Op::Call(_, ret, before) => {
                 fault!(m.call(ret, &mut Quiet));
-                calls.push(Call { ret, block: current, link: 1 + u32::from(before) });
+                remember(calls, ret, current, before);
                 check_code!();
             }
             Op::Next(next) => end!(next),
             Op::CallR(a, ret, before) => {
                 let target = reg!(a);
                 fault!(m.call(ret, &mut Quiet));
-                calls.push(Call { ret, block: current, link: 1 + u32::from(before) });
+                remember(calls, ret, current, before);
                 end!(target);
             }
             Op::CallM(addr, ret, before) => {
                 let target = fault!(m.memory.read32(address!(addr)));
                 fault!(m.call(ret, &mut Quiet));
-                calls.push(Call { ret, block: current, link: 1 + u32::from(before) });
+                remember(calls, ret, current, before);
                 end!(target);
             }
             Op::JumpR(a) => end!(reg!(a)),
@@ -811,18 +872,18 @@ fn stop_at(m: &mut Machine, block: &Block, i: usize, steps: u64) {
 }
 
 #[inline(always)]
-fn add(m: &mut Machine, a: u8, y: u32) {
-    let x = m.regs[usize::from(a)];
+fn add(m: &mut Machine, a: Reg, y: u32) {
+    let x = m.regs[a as usize];
     let r = x.wrapping_add(y);
-    m.regs[usize::from(a)] = r;
+    m.regs[a as usize] = r;
     m.flags.set(Kind::Add, x, y, r);
 }
 
 #[inline(always)]
-fn sub(m: &mut Machine, a: u8, y: u32) {
-    let x = m.regs[usize::from(a)];
+fn sub(m: &mut Machine, a: Reg, y: u32) {
+    let x = m.regs[a as usize];
     let r = x.wrapping_sub(y);
-    m.regs[usize::from(a)] = r;
+    m.regs[a as usize] = r;
     m.flags.set(Kind::Sub, x, y, r);
 }
 
@@ -832,17 +893,17 @@ fn compare(m: &mut Machine, x: u32, y: u32) {
 }
 
 #[inline(always)]
-fn logic(m: &mut Machine, a: u8, r: u32) {
-    m.regs[usize::from(a)] = r;
+fn logic(m: &mut Machine, a: Reg, r: u32) {
+    m.regs[a as usize] = r;
     m.flags.set(Kind::Logic, 0, 0, r);
 }
 
 /// `a = a OP y` for any operation, by the plain path's rules.
 #[inline(always)]
-fn arith(m: &mut Machine, op: Arith, a: u8, y: u32) {
-    let (r, flags) = m.arith(op, m.regs[usize::from(a)], y);
+fn arith(m: &mut Machine, op: Arith, a: Reg, y: u32) {
+    let (r, flags) = m.arith(op, m.regs[a as usize], y);
     if writes(op) {
-        m.regs[usize::from(a)] = r;
+        m.regs[a as usize] = r;
     }
     m.flags = flags;
 }
@@ -1320,14 +1381,17 @@ mod tests {
         m
     }
 
-    /// Everything the two runs must agree on.
-    fn state(m: &Machine) -> (Vec<u32>, u32, u64, u32, Vec<crate::emulator::machine::Frame>, Vec<u8>) {
-        let mut memory = Vec::new();
-        assert!(m.memory.read_bytes(DATA, 0x1000, &mut memory));
-        let mut stack = Vec::new();
-        assert!(m.memory.read_bytes(STACK_TOP - 0x1000, 0x1000, &mut stack));
-        memory.extend(stack);
-        (m.regs.to_vec(), m.eip, m.steps, m.flags.eflags(), m.frames.clone(), memory)
+    /// The two runs agree on everything: registers, EIP, steps, flags,
+    /// calls, the data page and the top of the stack.
+    fn agree(fast: &Machine, plain: &Machine, run: &str) {
+        let state = |m: &Machine| (m.regs, m.eip, m.steps, m.flags.eflags(), m.frames.clone());
+        assert_eq!(state(fast), state(plain), "{run}");
+        for start in [DATA, STACK_TOP - 0x1000] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            assert!(fast.memory.read_bytes(start, 0x1000, &mut a) && plain.memory.read_bytes(start, 0x1000, &mut b));
+            let first = a.iter().zip(&b).position(|(x, y)| x != y);
+            assert_eq!(first, None, "{run}: memory differs at {:#x}", start + first.unwrap_or(0) as u32);
+        }
     }
 
     #[test]
@@ -1341,7 +1405,7 @@ mod tests {
             let mut fast = machine(&code, &functions, seed);
             let fast_stop = run(&mut fast, &mut NoKernel, 100_000);
             assert_eq!(fast_stop, plain_stop, "seed {seed}");
-            assert_eq!(state(&fast), state(&plain), "seed {seed}");
+            agree(&fast, &plain, &format!("seed {seed}"));
             steps += plain.steps;
             // Stopped by the budget, anywhere.
             let max = rng.below(plain.steps as usize + 1) as u64;
@@ -1350,7 +1414,7 @@ mod tests {
             let mut fast = machine(&code, &functions, seed);
             let fast_stop = run(&mut fast, &mut NoKernel, max);
             assert_eq!(fast_stop, plain_stop, "seed {seed}, at most {max} steps");
-            assert_eq!(state(&fast), state(&plain), "seed {seed}, at most {max} steps");
+            agree(&fast, &plain, &format!("seed {seed}, at most {max} steps"));
         }
         assert!(steps > 300 * 200, "the programs run long enough: {steps} steps");
     }
