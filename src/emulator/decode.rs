@@ -166,16 +166,27 @@ impl Cache {
     #[inline(never)]
     fn decode_into(&mut self, memory: &mut Memory, eip: u32) -> Result<Inst, Fault> {
         let inst = decode(|a| memory.peek(a), eip)?;
-        let page = (eip >> 12) as usize;
+        let slot = self.claim(memory, eip);
+        // An instruction may end on the next page: writing that page must
+        // forget it too.
+        self.claim(memory, eip.wrapping_add(u32::from(inst.len) - 1));
+        self.insts[slot][(eip & (PAGE_SIZE - 1)) as usize] = inst;
+        Ok(inst)
+    }
+
+    /// The slots of the page holding `addr`, made valid for memory as it
+    /// is now (emptied if the page was written since), and memory told
+    /// that instructions of that page are cached.
+    fn claim(&mut self, memory: &mut Memory, addr: u32) -> usize {
+        let page = (addr >> 12) as usize;
         if self.index[page] == 0 {
             self.insts.push(vec![EMPTY; PAGE_SIZE as usize].into_boxed_slice());
             self.index[page] = self.insts.len() as u32;
-        } else if !memory.is_decoded(eip) {
+        } else if !memory.is_decoded(addr) {
             self.insts[self.index[page] as usize - 1].fill(EMPTY);
         }
-        memory.set_decoded(eip);
-        self.insts[self.index[page] as usize - 1][(eip & (PAGE_SIZE - 1)) as usize] = inst;
-        Ok(inst)
+        memory.set_decoded(addr);
+        self.index[page] as usize - 1
     }
 }
 

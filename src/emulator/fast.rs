@@ -208,12 +208,15 @@ impl Op {
 
 }
 
-/// Where an op is: the address of its (first) instruction, and how many of
-/// the block's instructions come before it.
+/// Where an op is: the address of its (first) instruction, how many of the
+/// block's instructions come before it, and the address of the instruction
+/// that runs after it (after a call, the one called). A fault stops at
+/// `addr`; a write that changes code goes on at `then`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Site {
     pub addr: u32,
     pub before: u32,
+    pub then: u32,
 }
 
 /// Instructions from an address to the first that surely goes elsewhere.
@@ -250,7 +253,7 @@ pub fn build(memory: &mut Memory, start: u32) -> Result<Block, Fault> {
     let mut addr = start;
     let mut count = 0;
     loop {
-        sites.push(Site { addr, before: count });
+        sites.push(Site { addr, before: count, then: addr });
         let inst = match decode(|a| memory.peek(a), addr) {
             Ok(inst) if count < MAX_INSTRUCTIONS => inst,
             Err(fault) if count == 0 => return Err(fault),
@@ -259,11 +262,16 @@ pub fn build(memory: &mut Memory, start: u32) -> Result<Block, Fault> {
                 break;
             }
         };
-        // Writing the page now changes memory's generation.
-        memory.set_code(addr, BLOCKS);
+        // Writing its pages (it may end on the next) now changes memory's
+        // generation.
         let next = addr.wrapping_add(u32::from(inst.len));
+        memory.set_code(addr, BLOCKS);
+        memory.set_code(next.wrapping_sub(1), BLOCKS);
         let op = op(&inst, next, count as u8, &mut plain);
         count += 1;
+        if let Some(site) = sites.last_mut() {
+            site.then = if let Op::Call(target, ..) = op { target } else { next };
+        }
         match (op, ops.last_mut()) {
             // A jump: nothing to do but go on there.
             (Op::Branch(Condition::Always, target, _), _) => {
@@ -609,7 +617,8 @@ fn run_block<K: Kernel>(m: &mut Machine, kernel: &mut K, block: &Block, current:
         macro_rules! check_code {
             () => {
                 if m.memory.generation != generation {
-                    stop_at(m, block, i() + 1, steps);
+                    let site = block.sites[i()];
+                    leave!(site.then, site.before + 1);
                     return Ok(CHANGED);
                 }
             };
@@ -1439,6 +1448,36 @@ mod tests {
             let stop = run(&mut m, &mut NoKernel, 100);
             assert_eq!(stop, Stop::Fault(crate::emulator::Fault::Illegal { addr: CODE + code.len() as u32, len: 1 }));
             assert_eq!(m.regs[0], 1, "inc, inc, then dec (ModR/M {modrm:#x})");
+        }
+    }
+
+    /// A jump that ends on the next page, whose bytes there (and nothing
+    /// else) are rewritten after it ran: it runs the new bytes, in both
+    /// loops, although that page was written before (and so is in the
+    /// memory's fast paths).
+    #[test]
+    fn an_instruction_across_pages_rewritten_on_the_second_runs_new() {
+        let mut code = vec![0; 0x1000];
+        // mov ebp, CODE+0x1800; mov [ebp], 0; jmp CODE+0xffe
+        code[..17].copy_from_slice(&[0xbd, 0, 0x18, 0, 0x09, 0xc7, 0x45, 0, 0, 0, 0, 0, 0xe9, 0xed, 0x0f, 0, 0]);
+        // at 0x100: inc eax; mov ebp, CODE+0x1000; mov byte [ebp], 0xf1; jmp CODE+0xffe
+        let rel: u32 = 0xffe - 0x10f;
+        code[0x100..0x10f].copy_from_slice(&[0x40, 0xbd, 0, 0x10, 0, 0x09, 0xc6, 0x45, 0, 0xf1, 0xe9, 0, 0, 0, 0]);
+        code[0x10b..0x10f].copy_from_slice(&rel.to_le_bytes());
+        // at 0x200: add eax, 0x10
+        code[0x200..0x205].copy_from_slice(&[0x05, 0x10, 0, 0, 0]);
+        // at 0xffe: jmp CODE+0x100 (rel32 fd f0 ff ff, three of its bytes
+        // on the next page); the byte at 0x1000 rewritten to f1 makes it
+        // jmp CODE+0x200
+        code[0xffe..].copy_from_slice(&[0xe9, 0xfd]);
+        for fast in [true, false] {
+            let mut m = Machine::new();
+            m.memory.map(CODE, 0x2000, READ | WRITE);
+            m.memory.poke(CODE, &code);
+            m.memory.poke(CODE + 0x1000, &[0xf0, 0xff, 0xff]);
+            m.eip = CODE;
+            let stop = if fast { run(&mut m, &mut NoKernel, 100) } else { m.run(&mut NoKernel, 100) };
+            assert_eq!((stop, m.regs[0]), (Stop::Fault(Fault::Illegal { addr: CODE + 0x205, len: 1 }), 0x11), "fast {fast}");
         }
     }
 
