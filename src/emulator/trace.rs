@@ -21,6 +21,7 @@
 //! write; the fast loop ([`Machine::run`]) tells nothing to anyone.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use super::decode::Inst;
@@ -89,17 +90,18 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
         .collect();
     let mut lines = LineCache::default();
     let mut rec = Recorder::default();
-    let mut buf = Vec::with_capacity(256);
+    // Trace lines wait here and go out BATCH bytes at a time.
+    let mut buf = Vec::with_capacity(2 * BATCH);
     loop {
         if m.steps >= max_steps {
-            flush(&mut t)?;
+            flush(&mut t, &mut buf)?;
             return Ok(Stop::MaxSteps);
         }
         let before = Snapshot::of(m);
         let (eip, depth) = (m.eip, m.frames.len());
         let inst = m.current();
         if t.flush_before_syscalls && matches!(inst, Ok(Inst { action: Action::Interrupt, .. })) {
-            flush(&mut t)?;
+            flush(&mut t, &mut buf)?;
         }
         rec.writes.clear();
         rec.syscall = None;
@@ -110,9 +112,11 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
                 Err(Stop::Fault(f)) => Some(f),
                 _ => None,
             };
-            buf.clear();
             write_line(&mut buf, m, &mut lines, t.symbols, step, depth, eip, inst.ok().map(|i| i.len), &before, &rec, fault);
-            out.write_all(&buf)?;
+            if buf.len() >= BATCH {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
         }
         if let Some((_, label)) = watch_labels.iter().find(|(a, _)| *a == eip) {
             for &(addr, size, _, _) in &rec.writes {
@@ -123,7 +127,7 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
         }
         let hit = rec.writes.iter().any(|&(a, size, _, _)| t.watches.iter().any(|w| w.overlaps(a, u32::from(size))));
         if hit {
-            flush(&mut t)?;
+            flush(&mut t, &mut buf)?;
         }
         for &(addr, size, old, new) in &rec.writes {
             for w in t.watches.iter().filter(|w| w.overlaps(addr, u32::from(size))) {
@@ -148,15 +152,23 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
             }
         }
         if let Err(stop) = result {
-            flush(&mut t)?;
+            flush(&mut t, &mut buf)?;
             return Ok(stop);
         }
     }
 }
 
-fn flush(t: &mut Tracing) -> io::Result<()> {
+/// Trace lines are written this many bytes at a time (at least).
+const BATCH: usize = 1 << 16;
+
+/// Write out the trace lines waiting in `buf`, and flush.
+fn flush(t: &mut Tracing, buf: &mut Vec<u8>) -> io::Result<()> {
     match t.out.as_mut() {
-        Some(out) => out.flush(),
+        Some(out) => {
+            out.write_all(buf)?;
+            buf.clear();
+            out.flush()
+        }
         None => Ok(()),
     }
 }
@@ -171,7 +183,28 @@ fn instruction_bytes(m: &Machine, eip: u32, len: u8) -> String {
 /// address, label and bytes before the changes, the source after them.
 #[derive(Default)]
 struct LineCache {
-    parts: HashMap<u32, (Vec<u8>, Vec<u8>)>,
+    parts: HashMap<u32, (Vec<u8>, Vec<u8>), BuildHasherDefault<AddressHasher>>,
+}
+
+/// A hash of an address for [`LineCache`], much cheaper than the default
+/// (which resists crafted keys, a danger a program's own addresses are not):
+/// the address times an odd constant, its high bits in the low ones.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        let h = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ h >> 32;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl LineCache {
@@ -221,9 +254,7 @@ fn write_line(
     rec: &Recorder,
     fault: Option<Fault>,
 ) {
-    let number = step.to_string();
-    buf.extend(std::iter::repeat_n(b' ', 9usize.saturating_sub(number.len())));
-    buf.extend_from_slice(number.as_bytes());
+    push_decimal(buf, step, 9);
     buf.push(b' ');
     buf.extend(std::iter::repeat_n(b' ', 2 * depth.min(MAX_INDENT)));
     let (head, tail) = lines.parts(m, symbols, eip, len);
@@ -296,6 +327,23 @@ fn push_hex(buf: &mut Vec<u8>, n: u32) {
     }
 }
 
+/// The decimal digits of `n`, after spaces up to `width` in all.
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[start..];
+    buf.extend(std::iter::repeat_n(b' ', width.saturating_sub(digits.len())));
+    buf.extend_from_slice(digits);
+}
+
 /// `0x` and exactly 8 hex digits.
 fn push_hex8(buf: &mut Vec<u8>, n: u32) {
     buf.extend_from_slice(b"0x");
@@ -319,5 +367,16 @@ mod tests {
         b.push(b' ');
         push_hex8(&mut b, 0x2a);
         assert_eq!(String::from_utf8(b).unwrap(), "0x0 0x2a 0xffffffff 0x0000002a");
+    }
+
+    #[test]
+    fn decimal() {
+        let mut b = Vec::new();
+        for n in [0, 7, 123456789, 1234567890, u64::MAX] {
+            push_decimal(&mut b, n, 9);
+            b.push(b'|');
+        }
+        let expected = format!("{:>9}|{:>9}|{:>9}|{:>9}|{:>9}|", 0, 7, 123456789, 1234567890u64, u64::MAX);
+        assert_eq!(String::from_utf8(b).unwrap(), expected);
     }
 }
