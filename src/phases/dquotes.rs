@@ -347,8 +347,6 @@ impl Entries {
     }
 }
 
-
-
 /// The literals' entries, one group per segment in order of first mention;
 /// group 0 holds the literals before the first header.
 struct Segments {
