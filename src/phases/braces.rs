@@ -61,7 +61,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::push_hex_0x8;
 use crate::read::{self, Blocks};
-use crate::words::{closing_quote, is_filler, is_space, word_len};
+use crate::words::{is_filler, is_space, string_literal_len, word_len};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -315,7 +315,9 @@ impl<'a> Iterator for LineWords<'a> {
                 self.rest = &[];
                 return None;
             }
-            b'"' if !self.in_line_metadata => (literal_len(rest), Kind::Literal),
+            // An unclosed literal runs to the end of the line (B10;
+            // `dquotes` reports it).
+            b'"' if !self.in_line_metadata => (string_literal_len(rest).unwrap_or(rest.len()), Kind::Literal),
             b':' => {
                 self.in_line_metadata = true;
                 (word_len(rest), Kind::Metadata)
@@ -325,17 +327,6 @@ impl<'a> Iterator for LineWords<'a> {
         };
         self.rest = &rest[len..];
         Some(LineWord { text: &rest[..len], kind })
-    }
-}
-
-/// The length of the word a string literal at the start of `text` makes:
-/// through its closing quote and on to the next whitespace (B4), or the
-/// whole rest of the line when it is never closed (B10; `dquotes` reports
-/// that).
-fn literal_len(text: &[u8]) -> usize {
-    match closing_quote(text) {
-        Some(close) => close + 1 + word_len(&text[close + 1..]),
-        None => text.len(),
     }
 }
 

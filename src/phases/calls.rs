@@ -62,7 +62,7 @@ use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::number::{looks_like_number, push_hex_0x8};
 use crate::read::{self, Blocks};
-use crate::words::{closing_quote, is_space, line_start, trim_space, word_len, LineStart};
+use crate::words::{closing_quote, is_space, line_start, space_len, trim_space, word_len, words, LineStart};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -118,9 +118,9 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
             copy_from = at;
             copied = 0;
             segment.check_code(line, line_number)?;
-            call.expand(line, line_number)?;
+            let lines = call.expand(line, line_number)?;
             output.write_all(&call.text)?;
-            line_map.lines_generated_for(line_number, call.lines);
+            line_map.lines_generated_for(line_number, lines);
         }
         output.write_all(&block[copy_from..])?;
         line_map.lines_from(line_number + 1 - copied, copied);
@@ -171,13 +171,12 @@ struct Call {
     words: Vec<Range<usize>>,
     /// The lines written for the call.
     text: Vec<u8>,
-    /// How many lines `text` holds.
-    lines: u64,
 }
 
 impl Call {
-    /// Reads the call on `line` and writes its expansion into `self.text`.
-    fn expand(&mut self, line: &[u8], line_number: u64) -> Result<(), Error> {
+    /// Reads the call on `line`, writes its expansion into `self.text` and
+    /// returns how many lines that is.
+    fn expand(&mut self, line: &[u8], line_number: u64) -> Result<u64, Error> {
         let content = line.strip_suffix(b"\n").unwrap_or(line);
         self.read_words(content, line_number)?;
         let Some((callee, arguments)) = self.words.split_first() else {
@@ -209,18 +208,19 @@ impl Call {
         text.extend_from_slice(b"/disp32\n81 0/subop/add %esp ");
         push_hex_0x8(text, 4 * arguments.len() as u64);
         text.extend_from_slice(b"/imm32\n");
-        self.lines = 3 + arguments.len() as u64;
-        Ok(())
+        // The comment, a push for each argument, the call, the adjustment.
+        Ok(3 + arguments.len() as u64)
     }
 
     /// Finds the words between the `(` and the `)` of the call on
     /// `content` (a line without its LF), and checks what follows the `)`.
     fn read_words(&mut self, content: &[u8], line_number: u64) -> Result<(), Error> {
         self.words.clear();
-        let open = content.iter().position(|&b| b == b'(').unwrap_or(0);
+        // `run` saw that the line's first byte after whitespace is the `(`.
+        let open = space_len(content);
         let mut at = open + 1;
         loop {
-            at += content[at..].iter().position(|&b| !is_space(b)).unwrap_or(content.len() - at);
+            at += space_len(&content[at..]);
             let rest = &content[at..];
             let Some(&first) = rest.first() else {
                 let call = &content[open..];
@@ -347,10 +347,9 @@ fn no_metadata(word: &[u8], line_number: u64) -> Error {
 /// Checks what follows the `)` of a call: whitespace, then perhaps a
 /// comment (C5).
 fn after_call(rest: &[u8], line_number: u64) -> Result<(), Error> {
-    let Some(start) = rest.iter().position(|&b| !is_space(b)) else {
+    let Some(word) = words(rest).next() else {
         return Ok(());
     };
-    let word = &rest[start..start + word_len(&rest[start..])];
     let what = match word[0] {
         b'#' => return Ok(()),
         b'/' => "is metadata after a call, but a call takes none; use a comment instead",

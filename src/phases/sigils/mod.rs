@@ -51,7 +51,7 @@ use std::io::{BufRead, Write};
 use crate::error::{printable, Error};
 use crate::line_map::LineMap;
 use crate::read::{self, Blocks};
-use crate::words::{is_comment, is_space, line_start, string_literal_len, word_len, words, LineStart, Word};
+use crate::words::{is_comment, is_space, line_start, space_len, string_literal_len, word_len, words, LineStart, Word};
 
 /// `--help` text.
 pub fn help() -> String {
@@ -91,7 +91,7 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
                     segment.switch_to(name);
                     Treatment::Copy
                 }
-                None if segment.is_code => Treatment::Expand,
+                None if segment.is_code() => Treatment::Expand,
                 None => Treatment::Refuse,
             };
             rewrite_line(content, line_number, treatment, &segment, &mut out)?;
@@ -108,27 +108,24 @@ pub fn run(input: &mut dyn BufRead, output: &mut dyn Write, line_map: &mut LineM
 }
 
 /// The segment the lines being read belong to.
+#[derive(Default)]
 struct Segment {
-    /// Sigils are expanded: the segment is `code`, or no header came yet.
-    is_code: bool,
-    /// Its name, for messages (empty before the first header).
+    /// Its name (empty before the first header).
     name: Vec<u8>,
-}
-
-impl Default for Segment {
-    fn default() -> Segment {
-        Segment { is_code: true, name: Vec::new() }
-    }
 }
 
 impl Segment {
     fn switch_to(&mut self, name: Option<&[u8]>) {
         // A header without a name (which `assort` rejects) changes nothing.
         if let Some(name) = name {
-            self.is_code = name == b"code";
             self.name.clear();
             self.name.extend_from_slice(name);
         }
+    }
+
+    /// Sigils are expanded: the segment is `code`, or no header came yet.
+    fn is_code(&self) -> bool {
+        self.name.is_empty() || self.name == b"code"
     }
 }
 
@@ -167,9 +164,7 @@ fn rewrite_line(
 ) -> Result<(), Error> {
     let mut at = 0;
     loop {
-        while at < content.len() && is_space(content[at]) {
-            at += 1;
-        }
+        at += space_len(&content[at..]);
         let rest = &content[at..];
         let Some(&first) = rest.first() else { break };
         let len = match first {

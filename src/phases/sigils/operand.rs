@@ -35,7 +35,7 @@
 use crate::error::printable;
 use crate::number::{self, NumberError};
 use crate::opcodes::{Operand, EBP, ESP, REGISTERS};
-use crate::words::is_space;
+use crate::words::{datum_and_metadata, is_space, metadata_items};
 
 /// A sigil word, read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ fn direct(text: &[u8]) -> Result<Sigil<'_>, String> {
     if matches!(text.first(), None | Some(b'/')) {
         return Err(format!("'%' must be followed at once by a register name ({REGISTER_LIST})"));
     }
-    let (name, metadata) = split_metadata(text);
+    let (name, metadata) = datum_and_metadata(text);
     let number = register(name)
         .ok_or_else(|| format!("'{}' is not a register; write one of {REGISTER_LIST}", printable(name)))?;
     no_operand_type(metadata)?;
@@ -100,7 +100,7 @@ fn indirect(text: &[u8]) -> Result<Sigil<'_>, String> {
         )),
         Some(b'(') => expression(text),
         Some(_) => {
-            let (name, metadata) = split_metadata(text);
+            let (name, metadata) = datum_and_metadata(text);
             no_operand_type(metadata)?;
             Ok(match register(name) {
                 Some(base) => Sigil::Memory { base, index: None, scale: 0, disp: 0 },
@@ -110,19 +110,11 @@ fn indirect(text: &[u8]) -> Result<Sigil<'_>, String> {
     }
 }
 
-/// The part before the first `/`, and the metadata after it (if any).
-fn split_metadata(text: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match memchr::memchr(b'/', text) {
-        Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
-        None => (text, None),
-    }
-}
-
 /// Refuses an operand type among `metadata`'s items (decision 34): the
 /// sigil decides the operand types. Empty items are comments.
 fn no_operand_type(metadata: Option<&[u8]>) -> Result<(), String> {
     let Some(metadata) = metadata else { return Ok(()) };
-    match metadata.split(|&b| b == b'/').find(|item| is_operand_type(item)) {
+    match metadata_items(metadata).find(|item| is_operand_type(item)) {
         Some(item) => Err(format!(
             "an operand type cannot be attached to '%' or '*': the sigil decides the operands; remove '/{}'",
             printable(item)

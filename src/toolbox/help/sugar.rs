@@ -3,6 +3,7 @@
 //! write is what they write.
 
 use super::{run_phase, Example};
+use crate::cli::RunFn;
 use crate::phases::{braces, calls, sigils};
 
 pub fn text() -> String {
@@ -62,10 +63,7 @@ pub fn text() -> String {
 
 /// `input` (lines of the code segment) and what `phase` makes of it, as the
 /// topic shows them.
-fn shown(
-    phase: fn(&mut dyn std::io::BufRead, &mut dyn std::io::Write, &mut crate::line_map::LineMap) -> Result<(), crate::error::Error>,
-    input: &str,
-) -> String {
+fn shown(phase: RunFn, input: &str) -> String {
     let output = run_phase(phase, &format!("== code\n{input}")).unwrap_or_else(|e| format!("(refused: {e})\n"));
     let mut text = String::new();
     for line in input.lines() {
