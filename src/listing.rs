@@ -334,25 +334,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     /// Where output line `line` of phase `k` came from.
     fn origin(&mut self, k: usize, line: u64) -> Origin {
-        let runs = &self.inputs.phases[k].map.runs;
-        let cursor = &mut self.cursors[k];
-        for i in [*cursor, *cursor + 1] {
-            if let Some(run) = runs.get(i) {
-                if run.output <= line && line < run.output + run.count {
-                    *cursor = i;
-                    return if run.generated {
-                        Origin::GeneratedFor(run.input)
-                    } else {
-                        Origin::Line(run.input + (line - run.output))
-                    };
-                }
-            }
-        }
-        let after = runs.partition_point(|r| r.output <= line);
-        if after > 0 {
-            *cursor = after - 1;
-        }
-        self.inputs.phases[k].map.origin(line)
+        self.inputs.phases[k].map.origin_near(&mut self.cursors[k], line)
     }
 
     /// Writes `WHERE\tTEXT` for output line `line` of phase `k`.
