@@ -329,15 +329,15 @@ pub fn source_of(map: &str, line: u64) -> Option<u64> {
 /// phase's input; `None` when one of them made the line up for no line.
 ///
 /// ```
-/// use subx::line_map::follow_back;
+/// use subx::line_map::{follow_back, Map};
 /// // The first phase copied lines 1-10; the second moved its input line 6
 /// // to output line 7 and made up lines 8-9 for it.
-/// let maps = ["1 1 10\n".to_string(), "1 1 5\n7 6 1\n8 6 2 *\n".to_string()];
+/// let maps = [Map::parse("1 1 10\n"), Map::parse("1 1 5\n7 6 1\n8 6 2 *\n")];
 /// assert_eq!(follow_back(&maps, 9), Some(6));
 /// assert_eq!(follow_back(&maps, 6), None);
 /// ```
-pub fn follow_back(maps: &[String], line: u64) -> Option<u64> {
-    maps.iter().rev().try_fold(line, |line, map| source_of(map, line))
+pub fn follow_back(maps: &[Map], line: u64) -> Option<u64> {
+    maps.iter().rev().try_fold(line, |line, map| map.origin(line).line())
 }
 
 #[cfg(test)]
