@@ -135,7 +135,7 @@ impl Sources<'_> {
 pub struct Phase<'a> {
     pub name: &'a str,
     pub map: Map,
-    pub output: &'a dyn Fn() -> Vec<u8>,
+    pub output: Box<dyn Fn() -> Vec<u8> + 'a>,
 }
 
 /// Everything the maps are made from.

@@ -87,10 +87,7 @@ impl Run {
 
     /// Removes every file of the pipeline's (`WORK.*`).
     fn remove_work(&self) {
-        let directory = match self.work.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let directory = directory_of(&self.work);
         let Some(prefix) = self.work.file_name().map(|n| format!("{}.", n.to_string_lossy())) else { return };
         let Ok(entries) = fs::read_dir(&directory) else { return };
         for entry in entries.flatten() {
@@ -383,37 +380,15 @@ fn install(run: &Run, success: bool) -> Result<(), String> {
 }
 
 fn install_files(run: &Run, success: bool) -> Result<(), String> {
-    let directory = match run.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let cannot =
-        |path: &Path, e: io::Error| format!("{}: error: cannot write this file: {}\n", path.display(), io_reason(&e));
     // The lock is released when `lock` is dropped, at the end.
-    let lock = fs::File::open(&directory).map_err(|e| cannot(&run.out, e))?;
+    let lock = fs::File::open(directory_of(&run.out)).map_err(|e| cannot(&run.out, e))?;
     lock.lock().map_err(|e| cannot(&run.out, e))?;
     for phase in run.kept_phases() {
-        let made = run.file(phase);
-        let kept = run.kept(phase);
-        match fs::remove_file(&kept) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
-            _ => {}
-        }
-        if made.exists() {
-            fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
-        }
+        replace(&run.file(phase), &run.kept(phase))?;
     }
     if success {
         for (suffix, made) in SIDE_FILES {
-            let kept = run.kept(suffix);
-            match fs::remove_file(&kept) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
-                _ => {}
-            }
-            let made = run.file(made);
-            if made.exists() {
-                fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
-            }
+            replace(&run.file(made), &run.kept(suffix))?;
         }
         let elf = run.file("elf");
         let mode = 0o777 & !run.umask;
@@ -422,6 +397,32 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
     }
     drop(lock);
     Ok(())
+}
+
+/// Removes the last run's `kept`, and puts `made` in its place if this run
+/// made it (see the module's doc comment for why in two steps).
+fn replace(made: &Path, kept: &Path) -> Result<(), String> {
+    match fs::remove_file(kept) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(kept, e)),
+        _ => {}
+    }
+    if made.exists() {
+        fs::rename(made, kept).map_err(|e| cannot(kept, e))?;
+    }
+    Ok(())
+}
+
+/// The message for a file that cannot be written.
+fn cannot(path: &Path, e: io::Error) -> String {
+    format!("{}: error: cannot write this file: {}\n", path.display(), io_reason(&e))
+}
+
+/// The directory `path` is in.
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// The sources' text: `tests` copies its input line for line before its
@@ -450,20 +451,12 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     };
     let counts = line_counts(&String::from_utf8_lossy(&lines));
     let survey = run.phases.iter().position(|p| p == "survey").ok_or("no survey phase")?;
-    let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
-        .iter()
-        .map(|phase| {
-            let path = run.file(phase);
-            Box::new(move || fs::read(&path).unwrap_or_default()) as Box<dyn Fn() -> Vec<u8>>
-        })
-        .collect();
     let phases = run.phases[..=survey]
         .iter()
-        .zip(&loaders)
-        .map(|(name, output)| listing::Phase {
-            name,
-            map: run.line_map(name),
-            output: output.as_ref(),
+        .map(|name| {
+            let path = run.file(name);
+            let output = Box::new(move || fs::read(&path).unwrap_or_default());
+            listing::Phase { name, map: run.line_map(name), output }
         })
         .collect();
     let elf_name = run.out.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -485,11 +478,11 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     if run.maps {
         write("labels.out", &|out| listing::write_labels(&inputs, out))?;
         // The listing is large: its bytes are written on a second core.
-        let cannot = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
-        let file = fs::File::create(run.file("map.out")).map_err(cannot)?;
+        let cannot_write = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
+        let file = fs::File::create(run.file("map.out")).map_err(cannot_write)?;
         let mut out = WriteBehind::new(file);
-        listing::write_map(&inputs, &mut out).map_err(cannot)?;
-        out.finish().map_err(cannot)?;
+        listing::write_map(&inputs, &mut out).map_err(cannot_write)?;
+        out.finish().map_err(cannot_write)?;
     }
     if run.debug {
         let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
