@@ -510,13 +510,13 @@ pub fn main(args: &[OsString]) -> ExitCode {
 }
 
 fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
-    let umask = process_umask().unwrap_or(0o022);
+    let mut umask = None;
     let mut run = Run {
         work: PathBuf::new(),
         out: PathBuf::new(),
         phases: Vec::new(),
         sources: Vec::new(),
-        umask,
+        umask: 0,
         maps: false,
         debug: false,
     };
@@ -537,8 +537,9 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
             }
             Some("--umask") => {
                 let text = value()?;
-                run.umask = u32::from_str_radix(&text.to_string_lossy(), 8)
+                let mask = u32::from_str_radix(&text.to_string_lossy(), 8)
                     .map_err(|_| format!("'--umask {}' is not an octal mask", text.to_string_lossy()))?;
+                umask = Some(mask);
             }
             Some("--") => {
                 run.sources.extend(rest.by_ref().map(|s| s.to_string_lossy().into_owned()));
@@ -549,6 +550,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
     if run.work.as_os_str().is_empty() || run.out.as_os_str().is_empty() || run.phases.is_empty() {
         return Err("--work, --out and --phases are required".to_string());
     }
+    run.umask = umask.or_else(process_umask).unwrap_or(0o022);
     Ok(Some(run))
 }
 
