@@ -156,10 +156,7 @@ fn line_count(text: &[u8]) -> u64 {
 
 /// The lines of `text`, without their LF.
 fn text_lines(text: &[u8]) -> Vec<&[u8]> {
-    match text.strip_suffix(b"\n").unwrap_or(text) {
-        b"" if text.is_empty() => Vec::new(),
-        body => body.split(|&b| b == b'\n').collect(),
-    }
+    crate::read::lines(text).map(|line| line.strip_suffix(b"\n").unwrap_or(line)).collect()
 }
 
 fn plain(line: &[u8], from: From) -> Shown {
