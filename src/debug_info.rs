@@ -84,9 +84,9 @@ pub struct DebugInfo {
     pub comp_dir: String,
 }
 
+use crate::elf::{EM_386, ET_EXEC, FILE_HEADER_SIZE, PROGRAM_HEADER_SIZE};
+
 // ELF constants (System V ABI, i386 supplement).
-const ET_EXEC: u16 = 2;
-const EM_386: u16 = 3;
 const SHT_PROGBITS: u32 = 1;
 const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
@@ -99,7 +99,7 @@ const STB_GLOBAL: u8 = 1;
 const STT_NOTYPE: u8 = 0;
 const STT_OBJECT: u8 = 1;
 const STT_FUNC: u8 = 2;
-const ELF_HEADER_SIZE: u16 = 52;
+const ELF_HEADER_SIZE: u16 = FILE_HEADER_SIZE as u16;
 const SECTION_HEADER_SIZE: u16 = 40;
 const SYMBOL_SIZE: u32 = 16;
 
@@ -243,7 +243,7 @@ impl ElfHeader {
         put32(out, self.e_shoff);
         put32(out, 0); // e_flags
         put16(out, ELF_HEADER_SIZE); // e_ehsize
-        put16(out, 32); // e_phentsize
+        put16(out, PROGRAM_HEADER_SIZE as u16); // e_phentsize
         put16(out, 0); // e_phnum
         put16(out, SECTION_HEADER_SIZE); // e_shentsize
         put16(out, self.e_shnum);

@@ -49,6 +49,9 @@ pub struct ProgramHeader {
     pub p_align: u32,
 }
 
+/// `e_type` of an executable, `e_machine` of the Intel 80386.
+pub const ET_EXEC: u16 = 2;
+pub const EM_386: u16 = 3;
 /// `p_type` of a segment to load.
 pub const PT_LOAD: u32 = 1;
 /// `p_flags` bits.
@@ -122,10 +125,10 @@ impl Elf {
             e_phentsize: u16_at(bytes, 42).unwrap_or(0),
             e_phnum: u16_at(bytes, 44).unwrap_or(0),
         };
-        if header.e_machine != 3 {
+        if header.e_machine != EM_386 {
             return Err(format!("an ELF for machine {}, not for x86 (3)", header.e_machine));
         }
-        if header.e_type != 2 {
+        if header.e_type != ET_EXEC {
             return Err(format!(
                 "ELF type {}: a static executable (type 2, ET_EXEC) was expected, not a library or an object",
                 header.e_type

@@ -243,9 +243,37 @@ impl Map {
 
     /// Where output line `line` came from.
     pub fn origin(&self, line: u64) -> Origin {
-        // The last run that starts at or before the line.
-        let after = self.runs.partition_point(|r| r.output <= line);
-        match after.checked_sub(1).map(|i| &self.runs[i]) {
+        self.origin_in(self.last_run_at_or_before(line), line)
+    }
+
+    /// The same, for lines asked about mostly in order (the listing):
+    /// `cursor`, the run the last answer came from, and the run after it
+    /// are tried before a search; it is left at the run that answered.
+    #[inline]
+    pub fn origin_near(&self, cursor: &mut usize, line: u64) -> Origin {
+        for i in [*cursor, *cursor + 1] {
+            if let Some(run) = self.runs.get(i) {
+                if run.output <= line && line < run.output + run.count {
+                    *cursor = i;
+                    return run.origin(line);
+                }
+            }
+        }
+        let run = self.last_run_at_or_before(line);
+        if let Some(i) = run {
+            *cursor = i;
+        }
+        self.origin_in(run, line)
+    }
+
+    /// The last run that starts at or before `line`.
+    fn last_run_at_or_before(&self, line: u64) -> Option<usize> {
+        self.runs.partition_point(|r| r.output <= line).checked_sub(1)
+    }
+
+    /// Where `line` came from, given the last run that starts at or before it.
+    fn origin_in(&self, run: Option<usize>, line: u64) -> Origin {
+        match run.map(|i| &self.runs[i]) {
             Some(run) if line < run.output + run.count => run.origin(line),
             _ => Origin::Generated,
         }
@@ -301,15 +329,15 @@ pub fn source_of(map: &str, line: u64) -> Option<u64> {
 /// phase's input; `None` when one of them made the line up for no line.
 ///
 /// ```
-/// use subx::line_map::follow_back;
+/// use subx::line_map::{follow_back, Map};
 /// // The first phase copied lines 1-10; the second moved its input line 6
 /// // to output line 7 and made up lines 8-9 for it.
-/// let maps = ["1 1 10\n".to_string(), "1 1 5\n7 6 1\n8 6 2 *\n".to_string()];
+/// let maps = [Map::parse("1 1 10\n"), Map::parse("1 1 5\n7 6 1\n8 6 2 *\n")];
 /// assert_eq!(follow_back(&maps, 9), Some(6));
 /// assert_eq!(follow_back(&maps, 6), None);
 /// ```
-pub fn follow_back(maps: &[String], line: u64) -> Option<u64> {
-    maps.iter().rev().try_fold(line, |line, map| source_of(map, line))
+pub fn follow_back(maps: &[Map], line: u64) -> Option<u64> {
+    maps.iter().rev().try_fold(line, |line, map| map.origin(line).line())
 }
 
 #[cfg(test)]
@@ -368,6 +396,15 @@ mod tests {
         assert_eq!(parsed.origin(7), Origin::Line(4));
         assert_eq!(parsed.origin(8), Origin::Generated);
         assert_eq!(source_of(&text, 4), Some(3));
+    }
+
+    #[test]
+    fn origin_near_answers_as_origin_whatever_the_order() {
+        let map = Map::parse("1 1 2\n3 3 3 *\n6 4 1 *\n7 4 1\n9 20 5\n");
+        let mut cursor = 0;
+        for line in (0..16).chain((0..16).rev()).chain([3, 12, 1, 9, 15, 6]) {
+            assert_eq!(map.origin_near(&mut cursor, line), map.origin(line), "line {line}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@
 
 use std::io::{self, Write};
 
-use crate::elf::{u16_at, u32_at, Elf, FILE_HEADER_FIELDS, PROGRAM_HEADER_SIZE};
+use crate::elf::{u16_at, u32_at, Elf, FILE_HEADER_FIELDS, PF_W, PF_X, PROGRAM_HEADER_SIZE};
 use crate::line_map::{Map, Origin};
 use crate::words::trim_space;
 
@@ -135,7 +135,7 @@ impl Sources<'_> {
 pub struct Phase<'a> {
     pub name: &'a str,
     pub map: Map,
-    pub output: &'a dyn Fn() -> Vec<u8>,
+    pub output: Box<dyn Fn() -> Vec<u8> + 'a>,
 }
 
 /// Everything the maps are made from.
@@ -195,49 +195,34 @@ pub fn write_map(inputs: &Inputs<'_>, out: &mut dyn Write) -> io::Result<()> {
     labels.sort_by_key(|&(segment, label)| (segment, label.address));
     let mut next_label = 0;
 
-    let mut offset = elf.headers_end();
-    let mut line_number = 0u64;
-    let mut reader = (inputs.survey_output)()?;
-    let mut blocks = crate::read::Blocks::new(&mut *reader);
-    while let Some(block) = blocks.next_block()? {
-        for line in crate::read::lines(block) {
-            line_number += 1;
-            if line_number <= 1 + elf.program_headers.len() as u64 {
-                continue; // the headers, listed field by field above
+    for_each_survey_line(&elf, inputs, |line_number, offset, bytes| {
+        let segment = elf.segment_at_offset(offset).unwrap_or(usize::MAX);
+        let address = elf.address_of(offset);
+        while let Some(&(label_segment, label)) = labels.get(next_label) {
+            let due = label_segment < segment || (label_segment == segment && Some(label.address) <= address);
+            if !due {
+                break;
             }
-            let bytes = trim_space(line);
-            let count = (bytes.len() + 1) / 3;
-            if count == 0 {
-                continue;
-            }
-            let segment = elf.segment_at_offset(offset).unwrap_or(usize::MAX);
-            let address = elf.address_of(offset);
-            while let Some(&(label_segment, label)) = labels.get(next_label) {
-                let due = label_segment < segment || (label_segment == segment && Some(label.address) <= address);
-                if !due {
-                    break;
-                }
-                label_line(&elf, label, &mut tracer, &mut buffer);
-                next_label += 1;
-            }
-            push_address(&mut buffer, offset);
-            buffer.push(b'\t');
-            match address {
-                Some(a) => push_address(&mut buffer, a),
-                None => buffer.push(b'-'),
-            }
-            buffer.push(b'\t');
-            buffer.extend_from_slice(bytes);
-            buffer.push(b'\t');
-            tracer.place_and_text(survey, line_number, &mut buffer);
-            buffer.push(b'\n');
-            offset += count as u32;
-            if buffer.len() >= 1 << 16 {
-                out.write_all(&buffer)?;
-                buffer.clear();
-            }
+            label_line(&elf, label, &mut tracer, &mut buffer);
+            next_label += 1;
         }
-    }
+        push_address(&mut buffer, offset);
+        buffer.push(b'\t');
+        match address {
+            Some(a) => push_address(&mut buffer, a),
+            None => buffer.push(b'-'),
+        }
+        buffer.push(b'\t');
+        buffer.extend_from_slice(bytes);
+        buffer.push(b'\t');
+        tracer.place_and_text(survey, line_number, &mut buffer);
+        buffer.push(b'\n');
+        if buffer.len() >= 1 << 16 {
+            out.write_all(&buffer)?;
+            buffer.clear();
+        }
+        Ok(())
+    })?;
     for &(_, label) in &labels[next_label..] {
         label_line(&elf, label, &mut tracer, &mut buffer);
     }
@@ -259,8 +244,8 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
             name,
             address: p.p_vaddr,
             size: p.p_memsz,
-            executable: p.p_flags & 1 != 0,
-            writable: p.p_flags & 2 != 0,
+            executable: p.p_flags & PF_X != 0,
+            writable: p.p_flags & PF_W != 0,
         });
     }
     for label in &inputs.labels.labels {
@@ -271,31 +256,48 @@ pub fn debug_info(inputs: &Inputs<'_>, comp_dir: &str) -> crate::debug_info::Deb
     }
     let mut tracer = Tracer::new(inputs);
     let survey = inputs.phases.len() - 1;
+    // survey's output cannot be read (further): the rows so far will do.
+    let _ = for_each_survey_line(&elf, inputs, |line_number, offset, _| {
+        let executable = elf.segment_at_offset(offset).is_some_and(|s| elf.program_headers[s].p_flags & PF_X != 0);
+        if let (true, Some(address)) = (executable, elf.address_of(offset)) {
+            let source = tracer.source_line(survey, line_number).and_then(|l| inputs.sources.locate(l));
+            if let Some((file, line)) = source {
+                info.rows.push(Row { address, file, line });
+            }
+        }
+        Ok(())
+    });
+    info
+}
+
+/// Calls `each` for every line of survey's output after the headers that
+/// holds bytes, with its line number, its bytes (as text) and the file
+/// offset of the first of them.
+fn for_each_survey_line(
+    elf: &Elf,
+    inputs: &Inputs<'_>,
+    mut each: impl FnMut(u64, u32, &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut offset = elf.headers_end();
     let mut line_number = 0u64;
-    let Ok(mut reader) = (inputs.survey_output)() else { return info };
+    let mut reader = (inputs.survey_output)()?;
     let mut blocks = crate::read::Blocks::new(&mut *reader);
-    while let Ok(Some(block)) = blocks.next_block() {
+    while let Some(block) = blocks.next_block()? {
         for line in crate::read::lines(block) {
             line_number += 1;
             if line_number <= 1 + elf.program_headers.len() as u64 {
-                continue;
+                continue; // the headers, listed field by field in the listing
             }
-            let count = (trim_space(line).len() + 1) / 3;
+            let bytes = trim_space(line);
+            let count = (bytes.len() + 1) / 3;
             if count == 0 {
                 continue;
             }
-            let executable = elf.segment_at_offset(offset).is_some_and(|s| elf.program_headers[s].p_flags & 1 != 0);
-            if let (true, Some(address)) = (executable, elf.address_of(offset)) {
-                let source = tracer.source_line(survey, line_number).and_then(|l| inputs.sources.locate(l));
-                if let Some((file, line)) = source {
-                    info.rows.push(Row { address, file, line });
-                }
-            }
+            each(line_number, offset, bytes)?;
             offset += count as u32;
         }
     }
-    info
+    Ok(())
 }
 
 /// The listing line of a label definition: no bytes.
@@ -334,25 +336,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     /// Where output line `line` of phase `k` came from.
     fn origin(&mut self, k: usize, line: u64) -> Origin {
-        let runs = &self.inputs.phases[k].map.runs;
-        let cursor = &mut self.cursors[k];
-        for i in [*cursor, *cursor + 1] {
-            if let Some(run) = runs.get(i) {
-                if run.output <= line && line < run.output + run.count {
-                    *cursor = i;
-                    return if run.generated {
-                        Origin::GeneratedFor(run.input)
-                    } else {
-                        Origin::Line(run.input + (line - run.output))
-                    };
-                }
-            }
-        }
-        let after = runs.partition_point(|r| r.output <= line);
-        if after > 0 {
-            *cursor = after - 1;
-        }
-        self.inputs.phases[k].map.origin(line)
+        self.inputs.phases[k].map.origin_near(&mut self.cursors[k], line)
     }
 
     /// Writes `WHERE\tTEXT` for output line `line` of phase `k`.

@@ -22,6 +22,7 @@
 //! ELF (or of an older build of this one) is refused, so that no address is
 //! ever named wrongly. Names and source text are bytes, shown as they are.
 
+use std::cell::OnceCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -77,15 +78,16 @@ impl Symbols {
         };
         let map_text = read(&map_path, map.is_some());
         let labels_text = read(&labels_path, false);
+        let elf_sha256 = ElfSha256::of(elf);
         let mut symbols = Symbols::none();
         if let Some(text) = &labels_text {
-            match parse_labels(elf, text) {
+            match parse_labels(&elf_sha256, text) {
                 Ok((labels, segments)) => (symbols.labels, symbols.segments) = (labels, segments),
                 Err(e) => warnings.push(format!("{}: {e}; going on without labels", labels_path.display())),
             }
         }
         if let Some(text) = &map_text {
-            match parse_map(elf, text) {
+            match parse_map(&elf_sha256, text) {
                 Ok(lines) => symbols.lines = lines,
                 Err(e) => warnings.push(format!("{}: {e}; going on without source lines", map_path.display())),
             }
@@ -95,11 +97,12 @@ impl Symbols {
 
     /// The maps from their texts, both checked against `elf`.
     pub fn parse(elf: &[u8], labels: Option<&[u8]>, map: Option<&[u8]>) -> Result<Symbols, String> {
-        let (labels, segments) = labels.map(|t| parse_labels(elf, t)).transpose()?.unwrap_or_default();
+        let elf_sha256 = ElfSha256::of(elf);
+        let (labels, segments) = labels.map(|t| parse_labels(&elf_sha256, t)).transpose()?.unwrap_or_default();
         Ok(Symbols {
             labels,
             segments,
-            lines: map.map(|t| parse_map(elf, t)).transpose()?.unwrap_or_default(),
+            lines: map.map(|t| parse_map(&elf_sha256, t)).transpose()?.unwrap_or_default(),
         })
     }
 
@@ -147,11 +150,28 @@ impl Symbols {
     }
 }
 
+/// The SHA-256 of the ELF the maps are checked against, in hex: taken
+/// once, when the first map is checked, for both.
+struct ElfSha256<'e> {
+    elf: &'e [u8],
+    hex: OnceCell<String>,
+}
+
+impl<'e> ElfSha256<'e> {
+    fn of(elf: &'e [u8]) -> ElfSha256<'e> {
+        ElfSha256 { elf, hex: OnceCell::new() }
+    }
+
+    fn hex(&self) -> &str {
+        self.hex.get_or_init(|| to_hex(&sha256(self.elf)))
+    }
+}
+
 /// The lines of `a.labels`, checked against the ELF: the labels by
 /// address, and the segment of each.
 type Labels = (Vec<(u32, Vec<u8>)>, Vec<Vec<u8>>);
 
-fn parse_labels(elf: &[u8], text: &[u8]) -> Result<Labels, String> {
+fn parse_labels(elf: &ElfSha256<'_>, text: &[u8]) -> Result<Labels, String> {
     let mut labels = Vec::new();
     for (n, fields) in rows(elf, text, "labels")? {
         let [address, segment, name] = fields[..] else {
@@ -165,7 +185,7 @@ fn parse_labels(elf: &[u8], text: &[u8]) -> Result<Labels, String> {
 }
 
 /// The lines of `a.map` that place bytes at an address, checked against the ELF.
-fn parse_map(elf: &[u8], text: &[u8]) -> Result<Vec<Line>, String> {
+fn parse_map(elf: &ElfSha256<'_>, text: &[u8]) -> Result<Vec<Line>, String> {
     let mut lines = Vec::new();
     for (n, fields) in rows(elf, text, "map")? {
         let [_offset, address, bytes, place, line_text] = fields[..] else {
@@ -187,7 +207,7 @@ type Row<'a> = (usize, Vec<&'a [u8]>);
 
 /// The rows of a map file (1-based line number, TAB-separated fields),
 /// after checking that its first line records the SHA-256 of `elf`.
-fn rows<'a>(elf: &[u8], text: &'a [u8], kind: &str) -> Result<Vec<Row<'a>>, String> {
+fn rows<'a>(elf: &ElfSha256<'_>, text: &'a [u8], kind: &str) -> Result<Vec<Row<'a>>, String> {
     let mut lines = text.split(|&b| b == b'\n');
     let header = lines.next().unwrap_or_default();
     let words: Vec<&[u8]> = header.split(|&b| b == b' ').collect();
@@ -195,7 +215,7 @@ fn rows<'a>(elf: &[u8], text: &'a [u8], kind: &str) -> Result<Vec<Row<'a>>, Stri
         [b"#", b"subx", k, b"of", .., b"sha256", hash] if k == kind.as_bytes() => hash,
         _ => return Err(format!("not a subx {kind} file (its first line should be '# subx {kind} of NAME sha256 HEX')")),
     };
-    if recorded != to_hex(&sha256(elf)).as_bytes() {
+    if recorded != elf.hex().as_bytes() {
         return Err("it was written for another ELF (its SHA-256 differs); translate again to refresh it".into());
     }
     Ok(lines

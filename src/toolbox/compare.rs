@@ -27,8 +27,9 @@ use crate::maps::Symbols;
 /// Exit status when the two differ (1 stays a failed translation).
 pub const EXIT_DIFFERENT: u8 = 3;
 
-/// What the comparison found: nothing, or the report.
-pub fn compare(a_path: &Path, a: &[u8], b_path: &Path, b: &[u8], symbols: &Symbols) -> Option<String> {
+/// What the comparison found: nothing, or the report. `elf` is A's
+/// headers, `symbols` its maps.
+pub fn compare(a_path: &Path, a: &[u8], elf: &Elf, b_path: &Path, b: &[u8], symbols: &Symbols) -> Option<String> {
     let shown = |p: &Path| p.display().to_string();
     let (a_name, b_name) = (shown(a_path), shown(b_path));
     let common = a.len().min(b.len());
@@ -50,28 +51,24 @@ pub fn compare(a_path: &Path, a: &[u8], b_path: &Path, b: &[u8], symbols: &Symbo
             plural(differing)
         ));
     };
-    let elf = Elf::read(a).ok();
     let offset = at as u32;
-    let place = match &elf {
-        Some(elf) => match (elf.field_at(offset), elf.address_of(offset), elf.segment_at_offset(offset)) {
-            (Some(field), _, _) => format!("in the {field}"),
-            (None, Some(address), Some(segment)) => {
-                let p = &elf.program_headers[segment];
-                let name = symbols.segment_between(p.p_vaddr, p.p_vaddr.wrapping_add(p.p_memsz)).map_or_else(
-                    || format!("{segment} ({})", p.permissions()),
-                    |name| String::from_utf8_lossy(name).into_owned(),
-                );
-                format!("address {address:#010x}, in segment {name}")
-            }
-            _ => "outside every segment".to_string(),
-        },
-        None => "not in an ELF".to_string(),
+    let place = match (elf.field_at(offset), elf.address_of(offset), elf.segment_at_offset(offset)) {
+        (Some(field), _, _) => format!("in the {field}"),
+        (None, Some(address), Some(segment)) => {
+            let p = &elf.program_headers[segment];
+            let name = symbols.segment_between(p.p_vaddr, p.p_vaddr.wrapping_add(p.p_memsz)).map_or_else(
+                || format!("{segment} ({})", p.permissions()),
+                |name| String::from_utf8_lossy(name).into_owned(),
+            );
+            format!("address {address:#010x}, in segment {name}")
+        }
+        _ => "outside every segment".to_string(),
     };
     let mut report = format!(
         "{a_name} and {b_name} differ at offset {at:#x} ({place}): {:02x} in {a_name}, {:02x} in {b_name}\n",
         a[at], b[at]
     );
-    if let Some(address) = elf.as_ref().and_then(|e| e.address_of(offset)) {
+    if let Some(address) = elf.address_of(offset) {
         let label = symbols.name(address).map(|(name, past)| {
             let name = String::from_utf8_lossy(name);
             if past == 0 { name.into_owned() } else { format!("{name}+{past:#x}") }
@@ -126,23 +123,29 @@ pub fn main(args: &[OsString]) -> ExitCode {
             return ExitCode::from(super::EXIT_USAGE);
         }
     };
-    for (path, bytes) in [(a_path, &a), (b_path, &b)] {
-        if let Err(why) = Elf::read(bytes) {
-            eprintln!("subx compare: '{}' is {why}", path.display());
-            return ExitCode::from(super::EXIT_USAGE);
-        }
+    let a_elf = match Elf::read(&a) {
+        Ok(elf) => elf,
+        Err(why) => return not_an_elf(a_path, &why),
+    };
+    if let Err(why) = Elf::read(&b) {
+        return not_an_elf(b_path, &why);
     }
     let (symbols, warnings) = Symbols::load(a_path, &a, map.as_deref());
     for warning in warnings {
         eprintln!("subx compare: warning: {warning}");
     }
-    match compare(a_path, &a, b_path, &b, &symbols) {
+    match compare(a_path, &a, &a_elf, b_path, &b, &symbols) {
         None => ExitCode::SUCCESS,
         Some(report) => {
             print!("{report}");
             ExitCode::from(EXIT_DIFFERENT)
         }
     }
+}
+
+fn not_an_elf(path: &Path, why: &str) -> ExitCode {
+    eprintln!("subx compare: '{}' is {why}", path.display());
+    ExitCode::from(super::EXIT_USAGE)
 }
 
 fn usage(message: &str) -> ExitCode {

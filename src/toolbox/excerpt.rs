@@ -28,6 +28,8 @@
 //! under their labels, both from the maps beside the ELF
 //! ([`crate::maps`]). `--all`, or a single source file, shows everything.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
@@ -111,6 +113,10 @@ pub fn excerpt(request: &Request, out: &mut dyn Write) -> io::Result<()> {
         write_shown(out, &lines, all, &|hidden| line_marker(hidden, prelude_name))?;
     }
 
+    // The ELF and its maps, read once for survey's addresses and the dump.
+    let loaded = OnceCell::new();
+    let elf_and_maps = || loaded.get_or_init(|| elf_and_maps(request));
+
     let mut input = source;
     // Where each line of the current input came from (None: made up).
     let mut origins: Option<Vec<Option<u64>>> = Some((1..=line_count(&input)).map(Some).collect());
@@ -129,7 +135,7 @@ pub fn excerpt(request: &Request, out: &mut dyn Write) -> io::Result<()> {
         });
         if header(out, phase, &format!("after {phase}"))? {
             if phase == "survey" && !request.failed {
-                write_survey(out, request, &kept, all, prelude_name)?;
+                write_survey(out, elf_and_maps(), &kept, all, prelude_name)?;
             } else {
                 let from = |k: usize| origins.as_ref().map_or(From::User, |o| from_line(o.get(k).copied().flatten()));
                 let lines: Vec<Shown> = text_lines(&kept).into_iter().enumerate().map(|(k, l)| plain(l, from(k))).collect();
@@ -140,9 +146,15 @@ pub fn excerpt(request: &Request, out: &mut dyn Write) -> io::Result<()> {
     }
 
     if !request.failed && (request.elf || request.only.as_deref() == Some("hex")) {
-        let elf = fs::read(request.dir.join(format!("{}.elf", request.stem)))?;
+        let loaded = elf_and_maps();
+        let elf = match loaded {
+            Ok((bytes, _, _)) => Cow::Borrowed(bytes),
+            // A file that cannot be read stops here; one that is no ELF of
+            // ours, or whose maps are stale, is said so under the header.
+            Err(_) => Cow::Owned(fs::read(request.dir.join(format!("{}.elf", request.stem)))?),
+        };
         if header(out, "hex", &format!("after hex: the ELF ({} bytes)", elf.len()))? {
-            write_elf(out, request, &elf, all, prelude_name)?;
+            write_elf(out, loaded, &elf, all, prelude_name)?;
         }
     }
     Ok(())
@@ -156,10 +168,7 @@ fn line_count(text: &[u8]) -> u64 {
 
 /// The lines of `text`, without their LF.
 fn text_lines(text: &[u8]) -> Vec<&[u8]> {
-    match text.strip_suffix(b"\n").unwrap_or(text) {
-        b"" if text.is_empty() => Vec::new(),
-        body => body.split(|&b| b == b'\n').collect(),
-    }
+    crate::read::lines(text).map(|line| line.strip_suffix(b"\n").unwrap_or(line)).collect()
 }
 
 fn plain(line: &[u8], from: From) -> Shown {
@@ -238,8 +247,11 @@ fn place_from(place: &[u8], prelude: &str) -> From {
     }
 }
 
+/// The ELF (its bytes and headers) and its maps, or why they cannot be read.
+type Loaded = Result<(Vec<u8>, Elf, Symbols), String>;
+
 /// The ELF and its maps, or why they cannot be read.
-fn elf_and_maps(request: &Request) -> Result<(Vec<u8>, Elf, Symbols), String> {
+fn elf_and_maps(request: &Request) -> Loaded {
     let path = request.dir.join(format!("{}.elf", request.stem));
     let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e)))?;
     let elf = Elf::read(&bytes)?;
@@ -260,8 +272,8 @@ fn byte_from(symbols: &Symbols, address: Option<u32>, prelude: &str) -> From {
 
 /// survey's output, each line with the address of its first byte and the
 /// labels there.
-fn write_survey(out: &mut dyn Write, request: &Request, text: &[u8], all: bool, prelude: &str) -> io::Result<()> {
-    let (_, elf, symbols) = match elf_and_maps(request) {
+fn write_survey(out: &mut dyn Write, loaded: &Loaded, text: &[u8], all: bool, prelude: &str) -> io::Result<()> {
+    let (_, elf, symbols) = match loaded {
         Ok(found) => found,
         Err(why) => {
             writeln!(out, "# (no addresses: {why})")?;
@@ -279,7 +291,7 @@ fn write_survey(out: &mut dyn Write, request: &Request, text: &[u8], all: bool, 
         let column = address.map_or_else(|| "-".to_string(), hex8);
         let mut text = format!("{column:<10}  ").into_bytes();
         text.extend_from_slice(crate::words::trim_space_end(line));
-        let from = if offset < elf.headers_end() { From::Headers } else { byte_from(&symbols, address, prelude) };
+        let from = if offset < elf.headers_end() { From::Headers } else { byte_from(symbols, address, prelude) };
         lines.push(Shown { labels, text, from, span: None });
         offset += bytes;
     }
@@ -296,8 +308,8 @@ const ROW: u32 = 16;
 /// The ELF as rows of at most 16 bytes: offset, address, bytes, the bytes
 /// as text; a row starts at each label, segment and change of origin,
 /// with the labels on lines of their own above it.
-fn write_elf(out: &mut dyn Write, request: &Request, bytes: &[u8], all: bool, prelude: &str) -> io::Result<()> {
-    let (elf, symbols) = match elf_and_maps(request) {
+fn write_elf(out: &mut dyn Write, loaded: &Loaded, bytes: &[u8], all: bool, prelude: &str) -> io::Result<()> {
+    let (elf, symbols) = match loaded {
         Ok((_, elf, symbols)) => (elf, symbols),
         Err(why) => {
             writeln!(out, "# (no dump: {why})")?;
@@ -313,14 +325,14 @@ fn write_elf(out: &mut dyn Write, request: &Request, bytes: &[u8], all: bool, pr
     let end = bytes.len() as u32;
     while offset < end {
         let address = elf.address_of(offset);
-        let from = if offset < elf.headers_end() { From::Headers } else { byte_from(&symbols, address, prelude) };
+        let from = if offset < elf.headers_end() { From::Headers } else { byte_from(symbols, address, prelude) };
         // The row ends before the next byte that starts something else.
         let mut next = offset + 1;
         while next < end && next - offset < ROW {
             let a = elf.address_of(next);
             let starts_label = a.is_some_and(is_label);
             let same_segment = elf.segment_at_offset(next) == elf.segment_at_offset(offset);
-            let same_from = (if next < elf.headers_end() { From::Headers } else { byte_from(&symbols, a, prelude) }) == from;
+            let same_from = (if next < elf.headers_end() { From::Headers } else { byte_from(symbols, a, prelude) }) == from;
             if starts_label || !same_segment || !same_from || next == elf.headers_end() {
                 break;
             }

@@ -88,7 +88,7 @@ pub fn feed<R: Read>(
     let mut counts = Vec::new();
     let mut buffer = vec![0u8; CHUNK];
     for mut source in sources {
-        let mut check = HeaderCheck::default();
+        let mut check = HeaderCheck::new();
         let mut lines = 0u64;
         let mut last = b'\n';
         loop {
@@ -120,7 +120,6 @@ pub fn feed<R: Read>(
 
 /// Looks at a file's words as they pass, until the first one that counts:
 /// `==` is fine, anything else comes before any segment header.
-#[derive(Default)]
 struct HeaderCheck {
     /// The first word was `==`: nothing more to look at.
     done: bool,
@@ -137,12 +136,13 @@ struct HeaderCheck {
 const KEPT: usize = 128;
 
 impl HeaderCheck {
+    fn new() -> HeaderCheck {
+        HeaderCheck { done: false, skipping_line: false, word: Vec::new(), word_len: 0, line: 1 }
+    }
+
     /// Scans the next bytes of the file; the line and word that come before
     /// any header, if one does.
     fn scan(&mut self, chunk: &[u8]) -> Option<(u64, Vec<u8>)> {
-        if self.line == 0 {
-            self.line = 1;
-        }
         for &b in chunk {
             if self.done {
                 return None;
@@ -176,9 +176,6 @@ impl HeaderCheck {
     fn finish(&mut self) -> Option<(u64, Vec<u8>)> {
         if self.done {
             return None;
-        }
-        if self.line == 0 {
-            self.line = 1;
         }
         self.end_word()
     }

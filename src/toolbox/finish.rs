@@ -34,6 +34,7 @@
 //! disk when it is renamed over an existing one (`auto_da_alloc`), which
 //! would cost as much as writing the texts twice.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::fs;
 use std::io;
@@ -86,10 +87,7 @@ impl Run {
 
     /// Removes every file of the pipeline's (`WORK.*`).
     fn remove_work(&self) {
-        let directory = match self.work.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let directory = directory_of(&self.work);
         let Some(prefix) = self.work.file_name().map(|n| format!("{}.", n.to_string_lossy())) else { return };
         let Ok(entries) = fs::read_dir(&directory) else { return };
         for entry in entries.flatten() {
@@ -115,13 +113,25 @@ impl Run {
     fn last_source(&self) -> &str {
         self.sources.last().map_or("", String::as_str)
     }
+
+    /// The line map of `phase` (empty when it wrote none).
+    fn line_map(&self, phase: &str) -> line_map::Map {
+        line_map::Map::parse(&fs::read_to_string(self.file(&format!("{phase}.map"))).unwrap_or_default())
+    }
+}
+
+/// How many lines each source file but the last gave, from the text of
+/// `subx feed --line-counts`.
+fn line_counts(text: &str) -> Vec<u64> {
+    text.split_whitespace().filter_map(|n| n.parse().ok()).collect()
 }
 
 /// Reports the failure, if there was one, and puts the files in place.
 /// Returns the message of the failure (the whole text for stderr).
 pub fn finish(run: &Run) -> Result<(), String> {
-    let failure = failure_message(run);
-    if feed_failed(run) {
+    let status = statuses(run);
+    let failure = failure_message(run, &status);
+    if status.first().is_some_and(|&s| failed(s)) {
         // A source that cannot be read, or an OUT that cannot be written:
         // the phases ran on nothing, and nothing of theirs is kept.
         run.remove_work();
@@ -147,18 +157,18 @@ fn statuses(run: &Run) -> Vec<i32> {
     text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
 }
 
-/// Did `subx feed`, the first step, fail?
-fn feed_failed(run: &Run) -> bool {
-    statuses(run).first().is_some_and(|&s| s != 0 && s != BROKEN_PIPE)
+/// Did a step with exit status `status` fail for a reason of its own?
+fn failed(status: i32) -> bool {
+    status != 0 && status != BROKEN_PIPE
 }
 
-/// The message for the first step that failed, if one did.
-fn failure_message(run: &Run) -> Option<String> {
-    let status = statuses(run);
+/// The message for the first step that failed, if one did, by the steps'
+/// exit statuses.
+fn failure_message(run: &Run, status: &[i32]) -> Option<String> {
     if status.len() != run.phases.len() + 1 {
         return Some(format!("{}: error: the phases did not run to their end (interrupted?)\n", run.last_source()));
     }
-    if status[0] != 0 && status[0] != BROKEN_PIPE {
+    if failed(status[0]) {
         let message = fs::read_to_string(run.file("feed.err")).unwrap_or_default();
         return Some(if message.is_empty() {
             format!("{}: error: cannot read the input files (exit status {})\n", run.last_source(), status[0])
@@ -166,7 +176,7 @@ fn failure_message(run: &Run) -> Option<String> {
             message
         });
     }
-    let (k, &code) = status[1..].iter().enumerate().find(|(_, &s)| s != 0 && s != BROKEN_PIPE)?;
+    let (k, &code) = status[1..].iter().enumerate().find(|(_, &s)| failed(s))?;
     Some(phase_failure(run, k, code))
 }
 
@@ -196,20 +206,23 @@ fn phase_failure(run: &Run, k: usize, code: i32) -> String {
             run.last_source()
         ),
         None => format!("{}: error: {phase}: {first}", run.last_source()),
-        Some(text) => match split_line_number(text) {
-            Some((line, text)) => {
-                let source = source_line(run, k, line);
-                let text = match (source, alternative) {
-                    (None, Some(alternative)) => alternative,
-                    _ => text,
-                };
-                format!("{}: error: {}", locate(run, source), map_references(run, k, text))
+        Some(text) => {
+            let back = Back::new(run, k);
+            match split_line_number(text) {
+                Some((line, text)) => {
+                    let source = back.source_line(line);
+                    let text = match (source, alternative) {
+                        (None, Some(alternative)) => alternative,
+                        _ => text,
+                    };
+                    format!("{}: error: {}", back.locate(source), back.map_references(text))
+                }
+                None => match write_failure(run, phase, text) {
+                    Some(message) => message,
+                    None => format!("{}: error: {}", run.last_source(), back.map_references(text)),
+                },
             }
-            None => match write_failure(run, phase, text) {
-                Some(message) => message,
-                None => format!("{}: error: {}", run.last_source(), map_references(run, k, text)),
-            },
-        },
+        }
     };
     let mut message = name_literals(run, &message);
     if run.phases.iter().any(|p| p == "braces") {
@@ -302,50 +315,61 @@ fn write_failure(run: &Run, phase: &str, text: &str) -> Option<String> {
     is_last.then(|| format!("{}: error: cannot write this file: {reason}", run.out.display()))
 }
 
-/// Line `line` of phase `k`'s input, followed back through the maps of the
-/// phases before it to a line of the concatenated sources; `None` when a
-/// phase made it up.
-fn source_line(run: &Run, k: usize, line: u64) -> Option<u64> {
-    let maps: Vec<String> = run.phases[..k]
-        .iter()
-        .map(|p| fs::read_to_string(run.file(&format!("{p}.map"))).unwrap_or_default())
-        .collect();
-    line_map::follow_back(&maps, line)
+/// Follows lines of phase `k`'s input back to the sources: the line maps
+/// of the phases before it, and the sources' line counts, each read at
+/// most once (and not at all for a message that names no line).
+struct Back<'r> {
+    run: &'r Run,
+    k: usize,
+    maps: OnceCell<Vec<line_map::Map>>,
+    counts: OnceCell<Vec<u64>>,
 }
 
-/// `FILE:LINE` for a line of the concatenated sources; the last file alone
-/// for a line no source holds.
-fn locate(run: &Run, line: Option<u64>) -> String {
-    let Some(mut line) = line else { return run.last_source().to_string() };
-    let counts = fs::read_to_string(run.file("lines")).unwrap_or_default();
-    let mut counts = counts.split_whitespace().filter_map(|n| n.parse::<u64>().ok());
-    for source in &run.sources {
-        match counts.next() {
-            Some(count) if line > count => line -= count,
-            _ => return format!("{source}:{line}"),
-        }
+impl<'r> Back<'r> {
+    fn new(run: &'r Run, k: usize) -> Back<'r> {
+        Back { run, k, maps: OnceCell::new(), counts: OnceCell::new() }
     }
-    run.last_source().to_string()
-}
 
-/// `text` with each reference to a line of phase `k`'s input (marked
-/// `\x01N\x01` by the phase) shown as the `FILE:LINE` it came from.
-fn map_references(run: &Run, k: usize, text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    let mut parts = text.split('\x01');
-    shown.push_str(parts.next().unwrap_or(""));
-    let mut in_reference = true;
-    for part in parts {
-        match part.parse::<u64>() {
-            Ok(line) if in_reference => match source_line(run, k, line) {
-                Some(source) => shown.push_str(&locate(run, Some(source))),
-                None => shown.push_str("a line the translator generated"),
-            },
-            _ => shown.push_str(part),
-        }
-        in_reference = !in_reference;
+    /// Line `line` of phase `k`'s input, followed back through the maps of
+    /// the phases before it to a line of the concatenated sources; `None`
+    /// when a phase made it up.
+    fn source_line(&self, line: u64) -> Option<u64> {
+        let maps = self.maps.get_or_init(|| self.run.phases[..self.k].iter().map(|p| self.run.line_map(p)).collect());
+        line_map::follow_back(maps, line)
     }
-    shown
+
+    /// `FILE:LINE` for a line of the concatenated sources; the last file
+    /// alone for a line no source holds.
+    fn locate(&self, line: Option<u64>) -> String {
+        // Locating a line needs the files' names and line counts, not their text.
+        let counts =
+            self.counts.get_or_init(|| line_counts(&fs::read_to_string(self.run.file("lines")).unwrap_or_default()));
+        let sources = listing::Sources { names: &self.run.sources, line_counts: counts, text: &[] };
+        match line.and_then(|line| sources.locate(line)) {
+            Some((file, line)) => format!("{}:{line}", self.run.sources[file]),
+            None => self.run.last_source().to_string(),
+        }
+    }
+
+    /// `text` with each reference to a line of phase `k`'s input (marked
+    /// `\x01N\x01` by the phase) shown as the `FILE:LINE` it came from.
+    fn map_references(&self, text: &str) -> String {
+        let mut shown = String::with_capacity(text.len());
+        let mut parts = text.split('\x01');
+        shown.push_str(parts.next().unwrap_or(""));
+        let mut in_reference = true;
+        for part in parts {
+            match part.parse::<u64>() {
+                Ok(line) if in_reference => match self.source_line(line) {
+                    Some(source) => shown.push_str(&self.locate(Some(source))),
+                    None => shown.push_str("a line the translator generated"),
+                },
+                _ => shown.push_str(part),
+            }
+            in_reference = !in_reference;
+        }
+        shown
+    }
 }
 
 /// Puts the kept texts in place, and the ELF when `success`; removes DIR.
@@ -356,37 +380,15 @@ fn install(run: &Run, success: bool) -> Result<(), String> {
 }
 
 fn install_files(run: &Run, success: bool) -> Result<(), String> {
-    let directory = match run.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let cannot =
-        |path: &Path, e: io::Error| format!("{}: error: cannot write this file: {}\n", path.display(), io_reason(&e));
     // The lock is released when `lock` is dropped, at the end.
-    let lock = fs::File::open(&directory).map_err(|e| cannot(&run.out, e))?;
+    let lock = fs::File::open(directory_of(&run.out)).map_err(|e| cannot(&run.out, e))?;
     lock.lock().map_err(|e| cannot(&run.out, e))?;
     for phase in run.kept_phases() {
-        let made = run.file(phase);
-        let kept = run.kept(phase);
-        match fs::remove_file(&kept) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
-            _ => {}
-        }
-        if made.exists() {
-            fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
-        }
+        replace(&run.file(phase), &run.kept(phase))?;
     }
     if success {
         for (suffix, made) in SIDE_FILES {
-            let kept = run.kept(suffix);
-            match fs::remove_file(&kept) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(&kept, e)),
-                _ => {}
-            }
-            let made = run.file(made);
-            if made.exists() {
-                fs::rename(&made, &kept).map_err(|e| cannot(&kept, e))?;
-            }
+            replace(&run.file(made), &run.kept(suffix))?;
         }
         let elf = run.file("elf");
         let mode = 0o777 & !run.umask;
@@ -395,6 +397,32 @@ fn install_files(run: &Run, success: bool) -> Result<(), String> {
     }
     drop(lock);
     Ok(())
+}
+
+/// Removes the last run's `kept`, and puts `made` in its place if this run
+/// made it (see the module's doc comment for why in two steps).
+fn replace(made: &Path, kept: &Path) -> Result<(), String> {
+    match fs::remove_file(kept) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(cannot(kept, e)),
+        _ => {}
+    }
+    if made.exists() {
+        fs::rename(made, kept).map_err(|e| cannot(kept, e))?;
+    }
+    Ok(())
+}
+
+/// The message for a file that cannot be written.
+fn cannot(path: &Path, e: io::Error) -> String {
+    format!("{}: error: cannot write this file: {}\n", path.display(), io_reason(&e))
+}
+
+/// The directory `path` is in.
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// The sources' text: `tests` copies its input line for line before its
@@ -421,22 +449,14 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     let survey_output = move || -> io::Result<Box<dyn io::BufRead>> {
         Ok(Box::new(io::BufReader::with_capacity(1 << 17, fs::File::open(&survey_path)?)))
     };
-    let counts: Vec<u64> = String::from_utf8_lossy(&lines).split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    let counts = line_counts(&String::from_utf8_lossy(&lines));
     let survey = run.phases.iter().position(|p| p == "survey").ok_or("no survey phase")?;
-    let loaders: Vec<Box<dyn Fn() -> Vec<u8>>> = run.phases[..=survey]
-        .iter()
-        .map(|phase| {
-            let path = run.file(phase);
-            Box::new(move || fs::read(&path).unwrap_or_default()) as Box<dyn Fn() -> Vec<u8>>
-        })
-        .collect();
     let phases = run.phases[..=survey]
         .iter()
-        .zip(&loaders)
-        .map(|(name, output)| listing::Phase {
-            name,
-            map: line_map::Map::parse(&fs::read_to_string(run.file(&format!("{name}.map"))).unwrap_or_default()),
-            output: output.as_ref(),
+        .map(|name| {
+            let path = run.file(name);
+            let output = Box::new(move || fs::read(&path).unwrap_or_default());
+            listing::Phase { name, map: run.line_map(name), output }
         })
         .collect();
     let elf_name = run.out.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -458,11 +478,11 @@ fn write_side_files(run: &Run) -> Result<(), String> {
     if run.maps {
         write("labels.out", &|out| listing::write_labels(&inputs, out))?;
         // The listing is large: its bytes are written on a second core.
-        let cannot = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
-        let file = fs::File::create(run.file("map.out")).map_err(cannot)?;
+        let cannot_write = |e: io::Error| format!("cannot write 'map.out': {}", io_reason(&e));
+        let file = fs::File::create(run.file("map.out")).map_err(cannot_write)?;
         let mut out = WriteBehind::new(file);
-        listing::write_map(&inputs, &mut out).map_err(cannot)?;
-        out.finish().map_err(cannot)?;
+        listing::write_map(&inputs, &mut out).map_err(cannot_write)?;
+        out.finish().map_err(cannot_write)?;
     }
     if run.debug {
         let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
@@ -490,13 +510,13 @@ pub fn main(args: &[OsString]) -> ExitCode {
 }
 
 fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
-    let umask = process_umask().unwrap_or(0o022);
+    let mut umask = None;
     let mut run = Run {
         work: PathBuf::new(),
         out: PathBuf::new(),
         phases: Vec::new(),
         sources: Vec::new(),
-        umask,
+        umask: 0,
         maps: false,
         debug: false,
     };
@@ -517,8 +537,9 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
             }
             Some("--umask") => {
                 let text = value()?;
-                run.umask = u32::from_str_radix(&text.to_string_lossy(), 8)
+                let mask = u32::from_str_radix(&text.to_string_lossy(), 8)
                     .map_err(|_| format!("'--umask {}' is not an octal mask", text.to_string_lossy()))?;
+                umask = Some(mask);
             }
             Some("--") => {
                 run.sources.extend(rest.by_ref().map(|s| s.to_string_lossy().into_owned()));
@@ -529,6 +550,7 @@ fn parse_args(args: &[OsString]) -> Result<Option<Run>, String> {
     if run.work.as_os_str().is_empty() || run.out.as_os_str().is_empty() || run.phases.is_empty() {
         return Err("--work, --out and --phases are required".to_string());
     }
+    run.umask = umask.or_else(process_umask).unwrap_or(0o022);
     Ok(Some(run))
 }
 
@@ -591,7 +613,7 @@ mod tests {
             ("dquotes.map", "1 1 5\n7 6 3\n"),
             ("pack.err", "pack: line 7: 'x' is wrong, see \x013\x01\n"),
         ]);
-        assert_eq!(failure_message(&run).unwrap(), "prog.subx:2: error: 'x' is wrong, see init.linux:3\n");
+        assert_eq!(failure_message(&run, &statuses(&run)).unwrap(), "prog.subx:2: error: 'x' is wrong, see init.linux:3\n");
     }
 
     #[test]
@@ -605,7 +627,7 @@ mod tests {
             ("pack.err", "pack: line 2: '_string1' has no operand type, in '68/push _string1'\n"),
         ]);
         assert_eq!(
-            failure_message(&run).unwrap(),
+            failure_message(&run, &statuses(&run)).unwrap(),
             "init.linux:2: error: string literal \"hi\" has no operand type, in '68/push \"hi\"'\n"
         );
     }
@@ -626,31 +648,31 @@ mod tests {
             ("tests.map", "1 1 2\n"),
             ("dquotes.err", "dquotes: line 3: bare header\ndquotes: if generated: no 'data' segment\n"),
         ]);
-        assert_eq!(failure_message(&run).unwrap(), "prog.subx: error: no 'data' segment\n");
+        assert_eq!(failure_message(&run, &statuses(&run)).unwrap(), "prog.subx: error: no 'data' segment\n");
     }
 
     #[test]
     fn feeds_message_comes_first() {
         let (_dir, run) =
             work(&[("status", "1 0 1 141 141\n"), ("feed.err", "a.subx:1: error: 'x': before any header\n")]);
-        assert_eq!(failure_message(&run).unwrap(), "a.subx:1: error: 'x': before any header\n");
+        assert_eq!(failure_message(&run, &statuses(&run)).unwrap(), "a.subx:1: error: 'x': before any header\n");
     }
 
     #[test]
     fn a_run_cut_short_is_told_so() {
         let (_dir, run) = work(&[("status", "0 0\n")]);
-        assert!(failure_message(&run).unwrap().contains("did not run to their end"));
+        assert!(failure_message(&run, &statuses(&run)).unwrap().contains("did not run to their end"));
     }
 
     #[test]
     fn a_failed_write_names_the_file_being_written() {
         let (_dir, run) = work(&[("status", "0 0 0 0 2\n"), ("hex.err", "hex: I/O error: No space left on device\n")]);
-        let message = failure_message(&run).unwrap();
+        let message = failure_message(&run, &statuses(&run)).unwrap();
         assert_eq!(message, format!("{}: error: cannot write this file: No space left on device\n", run.out.display()));
         let (_dir, run) = work(&[("status", "0 0 0 2 141")]);
         let err = format!("pack: cannot write '{}': File too large\n", run.file("pack").display());
         fs::write(run.file("pack.err"), err).unwrap();
-        assert!(failure_message(&run).unwrap().ends_with("a.pack: error: cannot write this file: File too large\n"));
+        assert!(failure_message(&run, &statuses(&run)).unwrap().ends_with("a.pack: error: cannot write this file: File too large\n"));
     }
 
     #[test]
