@@ -29,6 +29,7 @@ use super::fault::{self, Fault};
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
 use super::watch::Watch;
 use crate::maps::Symbols;
+use crate::number::{push_decimal, push_hex_0x8};
 use crate::opcodes::{Action, REGISTERS};
 
 /// The observer of a traced or watched run: what one step wrote, and the
@@ -211,7 +212,7 @@ impl LineCache {
     fn parts(&mut self, m: &Machine, symbols: &Symbols, eip: u32, len: Option<u8>) -> &(Vec<u8>, Vec<u8>) {
         self.parts.entry(eip).or_insert_with(|| {
             let mut head = Vec::new();
-            push_hex8(&mut head, eip);
+            push_hex_0x8(&mut head, u64::from(eip));
             let exact = symbols.labels_at(eip);
             if !exact.is_empty() {
                 for name in exact {
@@ -254,7 +255,7 @@ fn write_line(
     rec: &Recorder,
     fault: Option<Fault>,
 ) {
-    push_decimal(buf, step, 9);
+    push_decimal_padded(buf, step, 9);
     buf.push(b' ');
     buf.extend(std::iter::repeat_n(b' ', 2 * depth.min(MAX_INDENT)));
     let (head, tail) = lines.parts(m, symbols, eip, len);
@@ -282,7 +283,7 @@ fn write_line(
     }
     for &(addr, size, old, new) in &rec.writes {
         buf.extend_from_slice(if size == 1 { b" byte[" } else { b" [" });
-        push_hex8(buf, addr);
+        push_hex_0x8(buf, u64::from(addr));
         buf.extend_from_slice(b"] ");
         push_hex(buf, old);
         buf.extend_from_slice(b"->");
@@ -328,28 +329,10 @@ fn push_hex(buf: &mut Vec<u8>, n: u32) {
 }
 
 /// The decimal digits of `n`, after spaces up to `width` in all.
-fn push_decimal(buf: &mut Vec<u8>, mut n: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = &digits[start..];
-    buf.extend(std::iter::repeat_n(b' ', width.saturating_sub(digits.len())));
-    buf.extend_from_slice(digits);
-}
-
-/// `0x` and exactly 8 hex digits.
-fn push_hex8(buf: &mut Vec<u8>, n: u32) {
-    buf.extend_from_slice(b"0x");
-    for k in (0..8).rev() {
-        buf.push(HEX[(n >> (4 * k) & 15) as usize]);
-    }
+fn push_decimal_padded(buf: &mut Vec<u8>, n: u64, width: usize) {
+    let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+    buf.extend(std::iter::repeat_n(b' ', width.saturating_sub(digits)));
+    push_decimal(buf, n);
 }
 
 #[cfg(test)]
@@ -365,7 +348,7 @@ mod tests {
         b.push(b' ');
         push_hex(&mut b, 0xffff_ffff);
         b.push(b' ');
-        push_hex8(&mut b, 0x2a);
+        push_hex_0x8(&mut b, 0x2a);
         assert_eq!(String::from_utf8(b).unwrap(), "0x0 0x2a 0xffffffff 0x0000002a");
     }
 
@@ -373,7 +356,7 @@ mod tests {
     fn decimal() {
         let mut b = Vec::new();
         for n in [0, 7, 123456789, 1234567890, u64::MAX] {
-            push_decimal(&mut b, n, 9);
+            push_decimal_padded(&mut b, n, 9);
             b.push(b'|');
         }
         let expected = format!("{:>9}|{:>9}|{:>9}|{:>9}|{:>9}|", 0, 7, 123456789, 1234567890u64, u64::MAX);
