@@ -38,6 +38,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use subx::emulator::decode::{decode, Inst};
+use subx::emulator::fault::instruction_bytes;
 use subx::emulator::flags::{Flags, MASK};
 use subx::emulator::machine::{Kernel, Machine, Observer, Quiet, Stop};
 use subx::emulator::memory::{READ, WRITE};
@@ -721,11 +722,8 @@ fn lockstep(program: &Program, dir: &Path, index: usize) -> Result<u64, String> 
         }
         let result = m.step(&mut Replay { tracee: &tracee }, &mut Quiet);
         let context = || {
-            let bytes: Vec<String> = (0..inst.map_or(1, |i| i.len))
-                .filter_map(|k| m.memory.peek(before + u32::from(k)))
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            format!("program {index}, step {steps}, instruction at {before:#x}: {}", bytes.join(" "))
+            let bytes = instruction_bytes(&m.memory, before, inst.map_or(1, |i| usize::from(i.len)));
+            format!("program {index}, step {steps}, instruction at {before:#x}: {bytes}")
         };
         match status {
             WaitStatus::Stopped(_, Signal::SIGTRAP) => {

@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use super::decode::Inst;
-use super::fault::{self, Fault};
+use super::fault::{self, instruction_bytes, Fault};
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
 use super::watch::Watch;
 use crate::maps::Symbols;
@@ -140,7 +140,7 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
                     if w.len == 1 { "" } else { "s" },
                     fault::place(eip, t.symbols),
                 );
-                let bytes = instruction_bytes(m, eip, inst.as_ref().map_or(0, |i| i.len));
+                let bytes = instruction_bytes(&m.memory, eip, inst.as_ref().map_or(0, |i| usize::from(i.len)));
                 line.push_str(&format!(": {bytes}"));
                 if let Some(l) = t.symbols.line(eip) {
                     line.push_str(&format!(
@@ -172,12 +172,6 @@ fn flush(t: &mut Tracing, buf: &mut Vec<u8>) -> io::Result<()> {
         }
         None => Ok(()),
     }
-}
-
-fn instruction_bytes(m: &Machine, eip: u32, len: u8) -> String {
-    let bytes: Vec<String> =
-        (0..u32::from(len)).filter_map(|i| m.memory.peek(eip.wrapping_add(i))).map(|b| format!("{b:02x}")).collect();
-    bytes.join(" ")
 }
 
 /// For each address, the parts of its trace line that never change: the
@@ -227,7 +221,7 @@ impl LineCache {
                 push_hex(&mut head, off);
             }
             head.push(b' ');
-            head.extend_from_slice(instruction_bytes(m, eip, len.unwrap_or(1)).as_bytes());
+            head.extend_from_slice(instruction_bytes(&m.memory, eip, len.map_or(1, usize::from)).as_bytes());
             let mut tail = Vec::new();
             if let Some(line) = symbols.line(eip) {
                 tail.extend_from_slice(b"  # ");
