@@ -259,10 +259,9 @@ impl Machine {
             Action::MultiplyInto => {
                 let a = self.get(inst, Loc::R32).map_err(fault)?;
                 let b = self.get(inst, Loc::Rm).map_err(fault)?;
-                let p = i64::from(a as i32) * i64::from(b as i32);
-                let overflow = p != i64::from(p as i32);
-                self.put(inst, Loc::R32, p as u32, obs).map_err(fault)?;
-                self.flags = Flags::of_result(p as u32, overflow, overflow);
+                let (low, _, flags) = multiply(a, b, true);
+                self.put(inst, Loc::R32, low, obs).map_err(fault)?;
+                self.flags = flags;
             }
             Action::Jump(condition) => {
                 if self.flags.holds(condition) {
