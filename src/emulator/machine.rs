@@ -23,7 +23,7 @@
 
 use super::decode::{Cache, Inst, Rm, NO_REG};
 use super::fault::Fault;
-use super::flags::{Flags, Kind};
+use super::flags::{add_overflows, sub_overflows, Flags, Kind};
 use super::memory::Memory;
 use crate::opcodes::{Action, Arith, Loc, Shift, ESP};
 
@@ -426,14 +426,14 @@ impl Machine {
                 let c = u32::from(self.flags.cf());
                 let r = a.wrapping_add(b).wrapping_add(c);
                 let cf = u64::from(a) + u64::from(b) + u64::from(c) > 0xffff_ffff;
-                flags = Flags::of_result(r, cf, ((a ^ r) & (b ^ r)) >> 31 != 0);
+                flags = Flags::of_result(r, cf, add_overflows(a, b, r));
                 r
             }
             Arith::Sbb => {
                 let c = u32::from(self.flags.cf());
                 let r = a.wrapping_sub(b).wrapping_sub(c);
                 let cf = u64::from(a) < u64::from(b) + u64::from(c);
-                flags = Flags::of_result(r, cf, ((a ^ b) & (a ^ r)) >> 31 != 0);
+                flags = Flags::of_result(r, cf, sub_overflows(a, b, r));
                 r
             }
         };
