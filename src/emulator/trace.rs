@@ -95,14 +95,14 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
     let mut buf = Vec::with_capacity(2 * BATCH);
     loop {
         if m.steps >= max_steps {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
             return Ok(Stop::MaxSteps);
         }
         let before = Snapshot::of(m);
         let (eip, depth) = (m.eip, m.frames.len());
         let inst = m.current();
         if t.flush_before_syscalls && matches!(inst, Ok(Inst { action: Action::Interrupt, .. })) {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
         }
         rec.writes.clear();
         rec.syscall = None;
@@ -126,22 +126,24 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
                 }
             }
         }
-        let hit = rec.writes.iter().any(|&(a, size, _, _)| t.watches.iter().any(|w| w.overlaps(a, u32::from(size))));
-        if hit {
-            flush(&mut t, &mut buf)?;
-        }
+        // The trace so far goes out before the first report, so that the
+        // two keep their order on a shared stderr.
+        let mut flushed = false;
         for &(addr, size, old, new) in &rec.writes {
             for w in t.watches.iter().filter(|w| w.overlaps(addr, u32::from(size))) {
+                if !flushed {
+                    flush(&mut t.out, &mut buf)?;
+                    flushed = true;
+                }
                 let mut line = format!(
-                    "subx run: watch {} ({:#010x}, {} byte{}): [{addr:#010x}] {old:#x} -> {new:#x} at step {step} by {}",
+                    "subx run: watch {} ({:#010x}, {} byte{}): [{addr:#010x}] {old:#x} -> {new:#x} at step {step} by {}: {}",
                     w.name,
                     w.addr,
                     w.len,
                     if w.len == 1 { "" } else { "s" },
                     fault::place(eip, t.symbols),
+                    instruction_bytes(&m.memory, eip, inst.as_ref().map_or(0, |i| usize::from(i.len))),
                 );
-                let bytes = instruction_bytes(&m.memory, eip, inst.as_ref().map_or(0, |i| usize::from(i.len)));
-                line.push_str(&format!(": {bytes}"));
                 if let Some(l) = t.symbols.line(eip) {
                     line.push_str(&format!(
                         "  # {} {}",
@@ -153,7 +155,7 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
             }
         }
         if let Err(stop) = result {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
             return Ok(stop);
         }
     }
@@ -163,8 +165,8 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
 const BATCH: usize = 1 << 16;
 
 /// Write out the trace lines waiting in `buf`, and flush.
-fn flush(t: &mut Tracing, buf: &mut Vec<u8>) -> io::Result<()> {
-    match t.out.as_mut() {
+fn flush(out: &mut Option<Box<dyn Write + '_>>, buf: &mut Vec<u8>) -> io::Result<()> {
+    match out {
         Some(out) => {
             out.write_all(buf)?;
             buf.clear();
