@@ -18,7 +18,8 @@
 //!
 //! Tracing is kept off the untraced path: the run loop that traces is this
 //! module's [`run`], over a [`Recorder`] that the machine tells of each
-//! write; the fast loop ([`Machine::run`]) tells nothing to anyone.
+//! write; the untraced loops ([`super::fast::run`], and the plain
+//! [`Machine::run`] it is tested against) tell nothing to anyone.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
