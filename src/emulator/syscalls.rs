@@ -4,13 +4,14 @@
 //!
 //! | EAX | call | | EAX | call |
 //! |---|---|---|---|---|
-//! | 1 | exit(status) | | 19 | lseek(fd, offset, whence) |
-//! | 3 | read(fd, buf, n) | | 38 | rename(old, new) |
-//! | 4 | write(fd, buf, n) | | 45 | brk(addr) |
+//! | 1 | exit(status) | | 38 | rename(old, new) |
+//! | 3 | read(fd, buf, n) | | 45 | brk(addr) |
+//! | 4 | write(fd, buf, n) | | 54 | ioctl(fd, TCGETS, termios) |
 //! | 5 | open(path, flags, mode) | | 90 | mmap(block of 6 arguments) |
 //! | 6 | close(fd) | | 91 | munmap(addr, len) |
 //! | 8 | creat(path, mode) | | 192 | mmap2(addr, len, prot, flags, fd, pgoffset) |
 //! | 10 | unlink(path) | | 252 | exit_group(status) |
+//! | 19 | lseek(fd, offset, whence) | | | |
 //!
 //! Files are the host's own, opened relative to the current directory;
 //! the program's descriptors 0, 1 and 2 are copies of `subx run`'s, and a
