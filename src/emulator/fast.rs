@@ -205,7 +205,6 @@ impl Op {
                 | Op::Plain(_)
         )
     }
-
 }
 
 /// Where an op is: the address of its (first) instruction, how many of the
