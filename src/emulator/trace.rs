@@ -30,7 +30,7 @@ use super::fault::{self, instruction_bytes, Fault};
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
 use super::watch::Watch;
 use crate::maps::Symbols;
-use crate::number::{push_decimal, push_hex_0x8};
+use crate::number::push_hex_0x8;
 use crate::opcodes::{Action, REGISTERS};
 
 /// The observer of a traced or watched run: what one step wrote, and the
@@ -326,10 +326,20 @@ fn push_hex(buf: &mut Vec<u8>, n: u32) {
 }
 
 /// The decimal digits of `n`, after spaces up to `width` in all.
-fn push_decimal_padded(buf: &mut Vec<u8>, n: u64, width: usize) {
-    let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
-    buf.extend(std::iter::repeat_n(b' ', width.saturating_sub(digits)));
-    push_decimal(buf, n);
+fn push_decimal_padded(buf: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[start..];
+    buf.extend(std::iter::repeat_n(b' ', width.saturating_sub(digits.len())));
+    buf.extend_from_slice(digits);
 }
 
 #[cfg(test)]
