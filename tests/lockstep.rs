@@ -42,7 +42,7 @@ use subx::emulator::fault::instruction_bytes;
 use subx::emulator::flags::{Flags, MASK};
 use subx::emulator::machine::{Kernel, Machine, Observer, Quiet, Stop};
 use subx::emulator::memory::{READ, WRITE};
-use subx::opcodes::{Action, RegField, Tail, OPCODES};
+use subx::opcodes::{Action, RegField, Tail, EAX, ECX, EDX, ESP, OPCODES};
 
 mod support;
 use support::{native, splitmix};
@@ -156,10 +156,6 @@ impl Rng {
 }
 
 const EDGES: [u32; 5] = [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
-const EAX: u8 = 0;
-const ECX: u8 = 1;
-const EDX: u8 = 2;
-const ESP: u8 = 4;
 
 /// A generated program, and the forms it runs.
 struct Program {
