@@ -38,10 +38,11 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use subx::emulator::decode::{decode, Inst};
+use subx::emulator::fault::instruction_bytes;
 use subx::emulator::flags::{Flags, MASK};
 use subx::emulator::machine::{Kernel, Machine, Observer, Quiet, Stop};
 use subx::emulator::memory::{READ, WRITE};
-use subx::opcodes::{Action, RegField, Tail, OPCODES};
+use subx::opcodes::{Action, RegField, Tail, EAX, ECX, EDX, ESP, OPCODES};
 
 mod support;
 use support::{native, splitmix};
@@ -155,10 +156,6 @@ impl Rng {
 }
 
 const EDGES: [u32; 5] = [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
-const EAX: u8 = 0;
-const ECX: u8 = 1;
-const EDX: u8 = 2;
-const ESP: u8 = 4;
 
 /// A generated program, and the forms it runs.
 struct Program {
@@ -721,11 +718,8 @@ fn lockstep(program: &Program, dir: &Path, index: usize) -> Result<u64, String> 
         }
         let result = m.step(&mut Replay { tracee: &tracee }, &mut Quiet);
         let context = || {
-            let bytes: Vec<String> = (0..inst.map_or(1, |i| i.len))
-                .filter_map(|k| m.memory.peek(before + u32::from(k)))
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            format!("program {index}, step {steps}, instruction at {before:#x}: {}", bytes.join(" "))
+            let bytes = instruction_bytes(&m.memory, before, inst.map_or(1, |i| usize::from(i.len)));
+            format!("program {index}, step {steps}, instruction at {before:#x}: {bytes}")
         };
         match status {
             WaitStatus::Stopped(_, Signal::SIGTRAP) => {

@@ -48,8 +48,7 @@ fn translate(dir: &Path, name: &str, source: &str) -> PathBuf {
 }
 
 fn entry(elf: &Path) -> u32 {
-    let bytes = fs::read(elf).expect("read ELF");
-    u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes"))
+    subx::elf::Elf::read(&fs::read(elf).expect("read ELF")).expect("an ELF").header.e_entry
 }
 
 /// Write `NAME.labels` and `NAME.map` next to the ELF in the format of

@@ -103,10 +103,10 @@ impl Reg {
 }
 
 /// One instruction (two for the compares fused with a jump), ready to
-/// run. Registers are numbers (EAX 0 ... EDI 7); `RR(a, b)` means `a = a
-/// OP b`, `RI(a, imm)` `a = a OP imm`, `RM(a, m)` `a = a OP [m]`, `MR(m,
-/// b)` `[m] = [m] OP b`, `MI(m, imm)` `[m] = [m] OP imm`; a compare or test
-/// sets the flags only. The ops after `Branch` leave the block.
+/// run. Registers are [`Reg`]s; `RR(a, b)` means `a = a OP b`, `RI(a,
+/// imm)` `a = a OP imm`, `RM(a, m)` `a = a OP [m]`, `MR(m, b)` `[m] = [m]
+/// OP b`, `MI(m, imm)` `[m] = [m] OP imm`; a compare or test sets the
+/// flags only. The ops after `Branch` leave the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     AddRR(Reg, Reg),
@@ -205,7 +205,6 @@ impl Op {
                 | Op::Plain(_)
         )
     }
-
 }
 
 /// Where an op is: the address of its (first) instruction, how many of the

@@ -15,7 +15,9 @@
 use std::fmt::Write as _;
 
 use super::machine::Machine;
+use super::memory::{Memory, WRITE};
 use crate::maps::Symbols;
+use crate::number::hex_digits;
 
 /// A fault of one instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +78,7 @@ impl Fault {
             }
             Fault::Write { addr, size } => {
                 // The first byte may be fine and a later one not.
-                let bad = (0..u32::from(size)).map(|i| addr.wrapping_add(i)).find(|&a| memory.perms(a) & 2 == 0);
+                let bad = (0..u32::from(size)).map(|i| addr.wrapping_add(i)).find(|&a| memory.perms(a) & WRITE == 0);
                 format!(
                     "segmentation fault: writing {size} byte{} at {addr:#010x}, {}",
                     plural(size),
@@ -123,11 +125,10 @@ pub fn report(fault: &Fault, machine: &Machine, symbols: &Symbols) -> String {
         Fault::Illegal { len, .. } => usize::from(*len),
         _ => machine.instruction_len(eip),
     };
-    let bytes: Vec<String> =
-        (0..len).filter_map(|i| machine.memory.peek(eip.wrapping_add(i as u32))).map(|b| format!("{b:02x}")).collect();
+    let bytes = instruction_bytes(&machine.memory, eip, len);
     let _ = write!(text, "  at {}", place(eip, symbols));
     if !bytes.is_empty() {
-        let _ = write!(text, ": {}", bytes.join(" "));
+        let _ = write!(text, ": {bytes}");
     }
     text.push('\n');
     if let Some(line) = symbols.line(eip) {
@@ -156,6 +157,18 @@ pub fn report(fault: &Fault, machine: &Machine, symbols: &Symbols) -> String {
     text.push('\n');
     if symbols.is_empty() {
         text.push_str("(no a.map next to the ELF: translate with scripts/ntranslate to see labels and source lines)\n");
+    }
+    text
+}
+
+/// `8b 01`: the `len` bytes at `addr` in hex, as far as they are readable.
+pub fn instruction_bytes(memory: &Memory, addr: u32, len: usize) -> String {
+    let mut text = String::with_capacity(3 * len);
+    for byte in (0..len).filter_map(|i| memory.peek(addr.wrapping_add(i as u32))) {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.extend(hex_digits(byte).map(char::from));
     }
     text
 }

@@ -114,10 +114,8 @@ impl Flags {
     pub fn of(&self) -> bool {
         let (a, b, r) = (self.a, self.b, self.r);
         match self.kind {
-            // The operands have the same sign and the result the other.
-            Kind::Add | Kind::Inc => ((a ^ r) & (b ^ r)) >> 31 != 0,
-            // The operands have different signs and the result has b's.
-            Kind::Sub | Kind::Dec => ((a ^ b) & (a ^ r)) >> 31 != 0,
+            Kind::Add | Kind::Inc => add_overflows(a, b, r),
+            Kind::Sub | Kind::Dec => sub_overflows(a, b, r),
             Kind::Logic => false,
             Kind::Known => self.overflow,
         }
@@ -174,6 +172,20 @@ impl Flags {
     pub fn of_result(r: u32, cf: bool, of: bool) -> Flags {
         Flags::known(cf, r == 0, r >> 31 != 0, of)
     }
+}
+
+/// OF of `r = a + b` (plus a carry, for `adc`): the operands have the
+/// same sign and the result the other.
+#[inline(always)]
+pub fn add_overflows(a: u32, b: u32, r: u32) -> bool {
+    ((a ^ r) & (b ^ r)) >> 31 != 0
+}
+
+/// OF of `r = a - b` (minus a borrow, for `sbb`): the operands have
+/// different signs and the result has b's.
+#[inline(always)]
+pub fn sub_overflows(a: u32, b: u32, r: u32) -> bool {
+    ((a ^ b) & (a ^ r)) >> 31 != 0
 }
 
 /// The EFLAGS bits of CF ZF SF OF.

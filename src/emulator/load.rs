@@ -58,7 +58,6 @@ impl Layout {
     }
 }
 
-
 /// Load `elf`, started with `args` (argv, the program's name first) and
 /// `env`; the machine at its entry point and where its heap starts. The
 /// error says what is wrong with the file.

@@ -23,7 +23,7 @@
 
 use super::decode::{Cache, Inst, Rm, NO_REG};
 use super::fault::Fault;
-use super::flags::{Flags, Kind};
+use super::flags::{add_overflows, sub_overflows, Flags, Kind};
 use super::memory::Memory;
 use crate::opcodes::{Action, Arith, Loc, Shift, ESP};
 
@@ -259,10 +259,9 @@ impl Machine {
             Action::MultiplyInto => {
                 let a = self.get(inst, Loc::R32).map_err(fault)?;
                 let b = self.get(inst, Loc::Rm).map_err(fault)?;
-                let p = i64::from(a as i32) * i64::from(b as i32);
-                let overflow = p != i64::from(p as i32);
-                self.put(inst, Loc::R32, p as u32, obs).map_err(fault)?;
-                self.flags = Flags::of_result(p as u32, overflow, overflow);
+                let (low, _, flags) = multiply(a, b, true);
+                self.put(inst, Loc::R32, low, obs).map_err(fault)?;
+                self.flags = flags;
             }
             Action::Jump(condition) => {
                 if self.flags.holds(condition) {
@@ -427,14 +426,14 @@ impl Machine {
                 let c = u32::from(self.flags.cf());
                 let r = a.wrapping_add(b).wrapping_add(c);
                 let cf = u64::from(a) + u64::from(b) + u64::from(c) > 0xffff_ffff;
-                flags = Flags::of_result(r, cf, ((a ^ r) & (b ^ r)) >> 31 != 0);
+                flags = Flags::of_result(r, cf, add_overflows(a, b, r));
                 r
             }
             Arith::Sbb => {
                 let c = u32::from(self.flags.cf());
                 let r = a.wrapping_sub(b).wrapping_sub(c);
                 let cf = u64::from(a) < u64::from(b) + u64::from(c);
-                flags = Flags::of_result(r, cf, ((a ^ b) & (a ^ r)) >> 31 != 0);
+                flags = Flags::of_result(r, cf, sub_overflows(a, b, r));
                 r
             }
         };

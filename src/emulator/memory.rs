@@ -116,21 +116,16 @@ impl Memory {
         self.perms[page_of(addr)] & (READ | WRITE)
     }
 
-    /// Has the page holding `addr` decoded instructions cached?
+    /// Has the page holding `addr` decoded instructions cached, unwritten
+    /// since?
+    #[inline]
     pub fn is_decoded(&self, addr: u32) -> bool {
-        self.has_code(addr, DECODED)
+        self.perms[page_of(addr)] & DECODED != 0
     }
 
     /// Note that instructions of the page holding `addr` are cached.
     pub fn set_decoded(&mut self, addr: u32) {
         self.set_code(addr, DECODED);
-    }
-
-    /// Has `who` ([`DECODED`] or [`BLOCKS`]) code of the page holding
-    /// `addr`, unwritten since?
-    #[inline]
-    pub fn has_code(&self, addr: u32, who: u8) -> bool {
-        self.perms[page_of(addr)] & who != 0
     }
 
     /// Note that `who` has code of the page holding `addr`.

@@ -4,13 +4,14 @@
 //!
 //! | EAX | call | | EAX | call |
 //! |---|---|---|---|---|
-//! | 1 | exit(status) | | 19 | lseek(fd, offset, whence) |
-//! | 3 | read(fd, buf, n) | | 38 | rename(old, new) |
-//! | 4 | write(fd, buf, n) | | 45 | brk(addr) |
+//! | 1 | exit(status) | | 38 | rename(old, new) |
+//! | 3 | read(fd, buf, n) | | 45 | brk(addr) |
+//! | 4 | write(fd, buf, n) | | 54 | ioctl(fd, TCGETS, termios) |
 //! | 5 | open(path, flags, mode) | | 90 | mmap(block of 6 arguments) |
 //! | 6 | close(fd) | | 91 | munmap(addr, len) |
 //! | 8 | creat(path, mode) | | 192 | mmap2(addr, len, prot, flags, fd, pgoffset) |
 //! | 10 | unlink(path) | | 252 | exit_group(status) |
+//! | 19 | lseek(fd, offset, whence) | | | |
 //!
 //! Files are the host's own, opened relative to the current directory;
 //! the program's descriptors 0, 1 and 2 are copies of `subx run`'s, and a
@@ -104,7 +105,8 @@ impl Linux {
 
     fn read(&mut self, m: &mut Machine, fd: u32, buf: u32, n: u32) -> Result<u32, i32> {
         let n = n.min(MAX_IO);
-        self.file(fd)?;
+        // The field, not `self.file`: the scratch buffer is borrowed beside it.
+        let file = self.files.get_mut(fd as usize).and_then(Option::as_mut).ok_or(EBADF)?;
         if n == 0 {
             return Ok(0);
         }
@@ -112,7 +114,6 @@ impl Linux {
             return Err(EFAULT);
         }
         self.scratch.resize(n as usize, 0);
-        let file = self.files[fd as usize].as_mut().ok_or(EBADF)?;
         let got = file.read(&mut self.scratch).map_err(|e| errno(&e))?;
         m.memory.write_bytes(buf, &self.scratch[..got]);
         Ok(got as u32)
@@ -120,13 +121,10 @@ impl Linux {
 
     fn write(&mut self, m: &mut Machine, fd: u32, buf: u32, n: u32) -> Result<Result<u32, i32>, Stop> {
         let n = n.min(MAX_IO);
-        if let Err(e) = self.file(fd) {
-            return Ok(Err(e));
-        }
+        let Some(file) = self.files.get_mut(fd as usize).and_then(Option::as_mut) else { return Ok(Err(EBADF)) };
         if !m.memory.read_bytes(buf, n, &mut self.scratch) {
             return Ok(Err(EFAULT));
         }
-        let Some(file) = self.files[fd as usize].as_mut() else { return Ok(Err(EBADF)) };
         match file.write(&self.scratch) {
             Ok(k) => Ok(Ok(k as u32)),
             // Natively the process dies of SIGPIPE.

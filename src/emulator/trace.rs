@@ -18,17 +18,19 @@
 //!
 //! Tracing is kept off the untraced path: the run loop that traces is this
 //! module's [`run`], over a [`Recorder`] that the machine tells of each
-//! write; the fast loop ([`Machine::run`]) tells nothing to anyone.
+//! write; the untraced loops ([`super::fast::run`], and the plain
+//! [`Machine::run`] it is tested against) tell nothing to anyone.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use super::decode::Inst;
-use super::fault::{self, Fault};
+use super::fault::{self, instruction_bytes, Fault};
 use super::machine::{Kernel, Machine, Observer, Stop, SyscallRecord};
 use super::watch::Watch;
 use crate::maps::Symbols;
+use crate::number::push_hex_0x8;
 use crate::opcodes::{Action, REGISTERS};
 
 /// The observer of a traced or watched run: what one step wrote, and the
@@ -94,14 +96,14 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
     let mut buf = Vec::with_capacity(2 * BATCH);
     loop {
         if m.steps >= max_steps {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
             return Ok(Stop::MaxSteps);
         }
         let before = Snapshot::of(m);
         let (eip, depth) = (m.eip, m.frames.len());
         let inst = m.current();
         if t.flush_before_syscalls && matches!(inst, Ok(Inst { action: Action::Interrupt, .. })) {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
         }
         rec.writes.clear();
         rec.syscall = None;
@@ -125,22 +127,24 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
                 }
             }
         }
-        let hit = rec.writes.iter().any(|&(a, size, _, _)| t.watches.iter().any(|w| w.overlaps(a, u32::from(size))));
-        if hit {
-            flush(&mut t, &mut buf)?;
-        }
+        // The trace so far goes out before the first report, so that the
+        // two keep their order on a shared stderr.
+        let mut flushed = false;
         for &(addr, size, old, new) in &rec.writes {
             for w in t.watches.iter().filter(|w| w.overlaps(addr, u32::from(size))) {
+                if !flushed {
+                    flush(&mut t.out, &mut buf)?;
+                    flushed = true;
+                }
                 let mut line = format!(
-                    "subx run: watch {} ({:#010x}, {} byte{}): [{addr:#010x}] {old:#x} -> {new:#x} at step {step} by {}",
+                    "subx run: watch {} ({:#010x}, {} byte{}): [{addr:#010x}] {old:#x} -> {new:#x} at step {step} by {}: {}",
                     w.name,
                     w.addr,
                     w.len,
                     if w.len == 1 { "" } else { "s" },
                     fault::place(eip, t.symbols),
+                    instruction_bytes(&m.memory, eip, inst.as_ref().map_or(0, |i| usize::from(i.len))),
                 );
-                let bytes = instruction_bytes(m, eip, inst.as_ref().map_or(0, |i| i.len));
-                line.push_str(&format!(": {bytes}"));
                 if let Some(l) = t.symbols.line(eip) {
                     line.push_str(&format!(
                         "  # {} {}",
@@ -152,7 +156,7 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
             }
         }
         if let Err(stop) = result {
-            flush(&mut t, &mut buf)?;
+            flush(&mut t.out, &mut buf)?;
             return Ok(stop);
         }
     }
@@ -162,8 +166,8 @@ pub fn run<K: Kernel>(m: &mut Machine, kernel: &mut K, max_steps: u64, mut t: Tr
 const BATCH: usize = 1 << 16;
 
 /// Write out the trace lines waiting in `buf`, and flush.
-fn flush(t: &mut Tracing, buf: &mut Vec<u8>) -> io::Result<()> {
-    match t.out.as_mut() {
+fn flush(out: &mut Option<Box<dyn Write + '_>>, buf: &mut Vec<u8>) -> io::Result<()> {
+    match out {
         Some(out) => {
             out.write_all(buf)?;
             buf.clear();
@@ -171,12 +175,6 @@ fn flush(t: &mut Tracing, buf: &mut Vec<u8>) -> io::Result<()> {
         }
         None => Ok(()),
     }
-}
-
-fn instruction_bytes(m: &Machine, eip: u32, len: u8) -> String {
-    let bytes: Vec<String> =
-        (0..u32::from(len)).filter_map(|i| m.memory.peek(eip.wrapping_add(i))).map(|b| format!("{b:02x}")).collect();
-    bytes.join(" ")
 }
 
 /// For each address, the parts of its trace line that never change: the
@@ -211,7 +209,7 @@ impl LineCache {
     fn parts(&mut self, m: &Machine, symbols: &Symbols, eip: u32, len: Option<u8>) -> &(Vec<u8>, Vec<u8>) {
         self.parts.entry(eip).or_insert_with(|| {
             let mut head = Vec::new();
-            push_hex8(&mut head, eip);
+            push_hex_0x8(&mut head, u64::from(eip));
             let exact = symbols.labels_at(eip);
             if !exact.is_empty() {
                 for name in exact {
@@ -226,7 +224,7 @@ impl LineCache {
                 push_hex(&mut head, off);
             }
             head.push(b' ');
-            head.extend_from_slice(instruction_bytes(m, eip, len.unwrap_or(1)).as_bytes());
+            head.extend_from_slice(instruction_bytes(&m.memory, eip, len.map_or(1, usize::from)).as_bytes());
             let mut tail = Vec::new();
             if let Some(line) = symbols.line(eip) {
                 tail.extend_from_slice(b"  # ");
@@ -254,7 +252,7 @@ fn write_line(
     rec: &Recorder,
     fault: Option<Fault>,
 ) {
-    push_decimal(buf, step, 9);
+    push_decimal_padded(buf, step, 9);
     buf.push(b' ');
     buf.extend(std::iter::repeat_n(b' ', 2 * depth.min(MAX_INDENT)));
     let (head, tail) = lines.parts(m, symbols, eip, len);
@@ -282,7 +280,7 @@ fn write_line(
     }
     for &(addr, size, old, new) in &rec.writes {
         buf.extend_from_slice(if size == 1 { b" byte[" } else { b" [" });
-        push_hex8(buf, addr);
+        push_hex_0x8(buf, u64::from(addr));
         buf.extend_from_slice(b"] ");
         push_hex(buf, old);
         buf.extend_from_slice(b"->");
@@ -328,7 +326,7 @@ fn push_hex(buf: &mut Vec<u8>, n: u32) {
 }
 
 /// The decimal digits of `n`, after spaces up to `width` in all.
-fn push_decimal(buf: &mut Vec<u8>, mut n: u64, width: usize) {
+fn push_decimal_padded(buf: &mut Vec<u8>, mut n: u64, width: usize) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
@@ -344,14 +342,6 @@ fn push_decimal(buf: &mut Vec<u8>, mut n: u64, width: usize) {
     buf.extend_from_slice(digits);
 }
 
-/// `0x` and exactly 8 hex digits.
-fn push_hex8(buf: &mut Vec<u8>, n: u32) {
-    buf.extend_from_slice(b"0x");
-    for k in (0..8).rev() {
-        buf.push(HEX[(n >> (4 * k) & 15) as usize]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,7 +355,7 @@ mod tests {
         b.push(b' ');
         push_hex(&mut b, 0xffff_ffff);
         b.push(b' ');
-        push_hex8(&mut b, 0x2a);
+        push_hex_0x8(&mut b, 0x2a);
         assert_eq!(String::from_utf8(b).unwrap(), "0x0 0x2a 0xffffffff 0x0000002a");
     }
 
@@ -373,7 +363,7 @@ mod tests {
     fn decimal() {
         let mut b = Vec::new();
         for n in [0, 7, 123456789, 1234567890, u64::MAX] {
-            push_decimal(&mut b, n, 9);
+            push_decimal_padded(&mut b, n, 9);
             b.push(b'|');
         }
         let expected = format!("{:>9}|{:>9}|{:>9}|{:>9}|{:>9}|", 0, 7, 123456789, 1234567890u64, u64::MAX);
