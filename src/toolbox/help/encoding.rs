@@ -4,7 +4,7 @@
 //! the actions of [`OPCODES`], and every encoding shown from `pack`
 //! ([`super::encode`]).
 
-use super::{encode, wrap, Example};
+use super::{encode, instructions, wrap, Example};
 use crate::opcodes::{Action, Loc, BYTE_REGISTERS, EAX, EDX, OPCODES, REGISTERS};
 
 pub fn registers() -> String {
@@ -21,14 +21,7 @@ pub fn registers() -> String {
             OPCODES.iter().filter(|o| names_register(o.action, n as u8)).map(|o| o.spelling()).collect();
         text.push_str(&format!("  {n:<7} {name:<5} {}\n", own.join(" ")));
     }
-    let implicit: Vec<String> = OPCODES
-        .iter()
-        .flat_map(|o| match o.action {
-            Action::Subops(list) => list.iter().filter(|s| uses_edx_eax(s.action)).map(|s| format!("{} /{} {}", o.spelling(), s.number, s.name)).collect(),
-            action if uses_edx_eax(action) => vec![o.spelling()],
-            _ => vec![],
-        })
-        .collect();
+    let implicit: Vec<String> = instructions().filter(|(_, _, action)| uses_edx_eax(*action)).map(|(name, ..)| name).collect();
     let (eax, edx) = (REGISTERS[usize::from(EAX)], REGISTERS[usize::from(EDX)]);
     text.push_str(&format!(
         "\n\
