@@ -37,7 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, elf_command, native, project};
+use support::{elf_command, native, project};
 
 /// How long one run of NOS may take before the test calls it a hang: a
 /// guard, not a measure of speed. Under `subx run` (`SUBX_NATIVE=0`) the
@@ -61,14 +61,12 @@ fn nos() -> &'static Path {
             .collect();
         sources.sort();
         assert!(sources.len() >= 10, "expected NOS's files in subx-apps/nos, found {sources:?}");
-        let output = Command::new("bash")
-            .arg(project().join("scripts/ntranslate"))
+        let output = support::ntranslate()
             .arg("--sugar")
             .arg("-o")
             .arg(&elf)
             .arg(project().join("init.linux"))
             .args(&sources)
-            .env("SUBX_BIN", bin_dir())
             .current_dir(project())
             .stdin(Stdio::null())
             .output()

@@ -23,6 +23,13 @@ pub fn bin_dir() -> PathBuf {
     hex.parent().expect("binary has a directory").to_path_buf()
 }
 
+/// `scripts/ntranslate`, run by bash with the binaries cargo built for
+/// this test (`SUBX_BIN`); its arguments are still to add.
+pub fn ntranslate() -> std::process::Command {
+    let mut command = std::process::Command::new("bash");
+    command.arg(project().join("scripts/ntranslate")).env("SUBX_BIN", bin_dir());
+    command
+}
 
 /// Do ELFs run natively here? Yes unless `SUBX_NATIVE=0`, which a host that
 /// cannot run 32-bit x86 sets so that every ELF runs under `subx run`.
