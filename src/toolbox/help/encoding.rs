@@ -32,7 +32,7 @@ pub fn registers() -> String {
         REGISTERS[0], REGISTERS[1],
     ));
     text.push_str(&wrap(&implicit, ", ", "  ", 76));
-    text.push_str(
+    text.push_str(&format!(
         "\n\
          esp, the stack pointer, holds the address of the top of the stack: push\n\
          subtracts 4 from it and stores there, pop loads from there and adds 4,\n\
@@ -46,10 +46,11 @@ pub fn registers() -> String {
          eax holds a function's result, and the number of a system call. The\n\
          others, ecx edx ebx esi edi, are yours to use.\n\
          \n\
-         The byte instructions, 88 8a and c6, read the same numbers as 8-bit\n\
+         The byte instructions, {}, read the same numbers as 8-bit\n\
          registers, four of them the second byte of a register:\n\
          \n",
-    );
+        and_list(&byte_instructions()),
+    ));
     let bytes: Vec<String> = BYTE_REGISTERS
         .iter()
         .enumerate()
@@ -71,6 +72,30 @@ fn names_register(action: Action, n: u8) -> bool {
         Action::Arith(_, a, b) | Action::Copy(a, b) => is(a) || is(b),
         Action::Increment(a) | Action::Decrement(a) | Action::Push(a) | Action::Pop(a) => is(a),
         _ => false,
+    }
+}
+
+/// The opcodes that read a register number as an 8-bit register: those
+/// with a byte operand (AL, ..., or a byte at rm32), themselves or in a subop.
+fn byte_instructions() -> Vec<String> {
+    let is_byte = |l: Loc| matches!(l, Loc::R8 | Loc::Rm8);
+    let bytewise = |action: Action| matches!(action, Action::Arith(_, a, b) | Action::Copy(a, b) if is_byte(a) || is_byte(b));
+    OPCODES
+        .iter()
+        .filter(|o| match o.action {
+            Action::Subops(list) => list.iter().any(|s| bytewise(s.action)),
+            action => bytewise(action),
+        })
+        .map(|o| o.spelling())
+        .collect()
+}
+
+/// `88 8a and c6`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(" ")),
     }
 }
 
@@ -288,6 +313,7 @@ mod tests {
         assert!(text.contains("\n  4       esp   44 4c 54 5c bc\n"), "{text}");
         assert!(text.contains("4 ah (second byte of eax)"), "{text}");
         assert!(text.contains("f7 /4 mul"), "{text}");
+        assert!(text.contains("The byte instructions, 88 8a and c6, read"), "{text}");
     }
 
     #[test]
