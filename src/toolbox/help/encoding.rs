@@ -5,6 +5,7 @@
 //! ([`super::encode`]).
 
 use super::{encode, instructions, wrap, Example};
+use crate::number::hex_pair;
 use crate::opcodes::{Action, Loc, BYTE_REGISTERS, EAX, EDX, OPCODES, REGISTERS};
 
 pub fn registers() -> String {
@@ -187,7 +188,7 @@ pub fn modrm() -> String {
 fn encoded(instruction: &str) -> String {
     let bytes = encode(instruction).unwrap_or_else(|e| format!("(pack refuses it: {e})"));
     let mut text = format!("       {instruction}\n       -> {bytes}\n");
-    let values: Vec<u8> = bytes.split(' ').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+    let values: Vec<u8> = bytes.split(' ').filter_map(|b| hex_pair(b.as_bytes())).collect();
     if let Some(&modrm) = values.get(1) {
         let (m, reg, rm) = (modrm >> 6, modrm >> 3 & 7, modrm & 7);
         text.push_str(&format!("          ModR/M {modrm:02x} = {m:02b} {reg:03b} {rm:03b}: mod {m}, r32 {reg}, rm32 {rm}\n"));

@@ -5,6 +5,7 @@
 //! against the processor.
 
 use super::{instructions, wrap, Example};
+use crate::number::hex_pair;
 use crate::opcodes::{Action, Arith, Condition, Loc, Shift, Tail, OPCODES, REGISTERS};
 
 /// What an instruction does to one flag.
@@ -115,7 +116,7 @@ fn groups() -> Vec<(String, Vec<String>)> {
 
 /// Names of one-byte opcodes in runs of three or more as a range: `40-4f`.
 fn ranges(names: &[String]) -> Vec<String> {
-    let byte = |n: &String| if n.len() == 2 { u8::from_str_radix(n, 16).ok() } else { None };
+    let byte = |n: &String| hex_pair(n.as_bytes());
     let mut out: Vec<String> = Vec::new();
     let mut k = 0;
     while k < names.len() {
