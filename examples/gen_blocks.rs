@@ -21,29 +21,13 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-#[path = "../tests/support/splitmix.rs"]
-mod splitmix;
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[path = "support/size.rs"]
 mod size;
 use size::parse_size;
-
-/// The generator's random choices, from a SplitMix64 state.
-struct Rng(u64);
-
-impl Rng {
-    /// 0 .. n-1
-    fn below(&mut self, n: u64) -> u64 {
-        ((splitmix::next(&mut self.0) >> 32) * n) >> 32
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    /// true with probability 1/n
-    fn one_in(&mut self, n: u64) -> bool {
-        self.below(n) == 0
-    }
-}
 
 /// Everything the generator needs to remember while writing.
 struct Gen {

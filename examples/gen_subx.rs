@@ -29,34 +29,15 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-#[path = "../tests/support/splitmix.rs"]
-mod splitmix;
+use subx::opcodes::REGISTERS;
+
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[path = "support/size.rs"]
 mod size;
 use size::parse_size;
-
-/// The generator's random choices, from a SplitMix64 state.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        splitmix::next(&mut self.0)
-    }
-    /// 0 .. n-1
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next() >> 32) * n) >> 32
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    /// true with probability 1/n
-    fn one_in(&mut self, n: u64) -> bool {
-        self.below(n) == 0
-    }
-}
-
-const REGS: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
 
 /// A typed number: `5/imm32`, `0x1f/imm32`, `-0x10/disp8`. Values that
 /// begin with a letter get a `0x`, so that they read as numbers.
@@ -222,7 +203,7 @@ impl Gen {
         w.push(format!("{m}/mod/{mod_meta}"));
         if m == 3 {
             let r = self.rng.below(8);
-            w.push(format!("{r}/rm32/{}", REGS[r as usize]));
+            w.push(format!("{r}/rm32/{}", REGISTERS[r as usize]));
             return w;
         }
         let form = self.rng.below(4);
@@ -243,9 +224,9 @@ impl Gen {
             w.push("4/rm32/sib".to_string());
             let base = if m == 0 && self.rng.one_in(4) { 5 } else { *self.rng.pick(&[0u64, 1, 2, 3, 4, 5, 6, 7]) };
             let base = if m == 0 && base == 5 && !self.rng.one_in(2) { 3 } else { base };
-            w.push(format!("{base}/base/{}", REGS[base as usize]));
+            w.push(format!("{base}/base/{}", REGISTERS[base as usize]));
             let index = self.rng.below(8);
-            w.push(format!("{index}/index/{}", if index == 4 { "none" } else { REGS[index as usize] }));
+            w.push(format!("{index}/index/{}", if index == 4 { "none" } else { REGISTERS[index as usize] }));
             if !self.rng.one_in(4) {
                 let s = self.rng.below(4);
                 w.push(format!("{s}/scale"));
@@ -263,7 +244,7 @@ impl Gen {
         } else {
             let r = *self.rng.pick(&[0u64, 1, 2, 3, 5, 6, 7]);
             let r = if m == 0 && r == 5 { 6 } else { r };
-            w.push(format!("{r}/rm32/{}", REGS[r as usize]));
+            w.push(format!("{r}/rm32/{}", REGISTERS[r as usize]));
             disp(self, &mut w);
         }
         w
@@ -272,7 +253,7 @@ impl Gen {
     /// A ModR/M operand as one sigil word, in one of every form the
     /// `sigils` phase accepts; esp is never an index.
     fn sigil(&mut self) -> String {
-        let reg = |g: &mut Gen| REGS[g.rng.below(8) as usize];
+        let reg = |g: &mut Gen| REGISTERS[g.rng.below(8) as usize];
         let index = |g: &mut Gen| *g.rng.pick(&["eax", "ecx", "edx", "ebx", "ebp", "esi", "edi"]);
         let disp = |g: &mut Gen| {
             let v = g.rng.below(0x10000) as i64 - 0x8000;
@@ -300,7 +281,7 @@ impl Gen {
 
     fn r32(&mut self) -> String {
         let r = self.rng.below(8);
-        format!("{r}/r32/{}", REGS[r as usize])
+        format!("{r}/r32/{}", REGISTERS[r as usize])
     }
 
     /// Join an opcode with its operands; now and then in a shuffled order
@@ -329,7 +310,7 @@ impl Gen {
                 let r = self.rng.below(8);
                 let (op, what) =
                     *self.rng.pick(&[(0x40, "increment"), (0x48, "decrement"), (0x50, "push"), (0x58, "pop-to")]);
-                self.line(&format!("{:x}/{what}-{}", op + r, REGS[r as usize]));
+                self.line(&format!("{:x}/{what}-{}", op + r, REGISTERS[r as usize]));
             }
             1 => {
                 let op = *self.rng.pick(&["99/sign-extend-eax-into-edx", "f4/halt"]);
@@ -355,7 +336,7 @@ impl Gen {
             5 => {
                 let r = self.rng.below(8);
                 let i = self.imm32(true);
-                self.instr(&format!("{:x}/copy-to-{}", 0xb8 + r, REGS[r as usize]), vec![i]);
+                self.instr(&format!("{:x}/copy-to-{}", 0xb8 + r, REGISTERS[r as usize]), vec![i]);
             }
             6..=11 => {
                 let (op, meta) = *self.rng.pick(&[
@@ -510,7 +491,7 @@ impl Gen {
                     }
                     let r = self.rng.below(8);
                     let v = num(self.rng.below(0x100) as i64);
-                    self.line(&format!("81  7/subop/compare  3/mod/direct  {r}/rm32/{}  {v}/imm32", REGS[r as usize]));
+                    self.line(&format!("81  7/subop/compare  3/mod/direct  {r}/rm32/{}  {v}/imm32", REGISTERS[r as usize]));
                     let (op, meta) = *self.rng.pick(&JCC8);
                     self.line(&format!("{op}/{meta}  {l}/disp8"));
                 }

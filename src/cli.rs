@@ -10,7 +10,7 @@
 //! names the line and the word); 2 a usage or I/O error; 141 the reader of
 //! our output went away (as for a filter killed by SIGPIPE, no message).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -214,31 +214,34 @@ fn parse_args(phase: &Phase, args: &[OsString]) -> Result<Option<Options>, Strin
                 println!("{} (subx) {}", phase.name, env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            option if option == "--line-map" || option == "--tee" || (option == side && !side.is_empty()) => {
-                let path = rest.next().ok_or_else(|| format!("option '{text}' needs a file name"))?;
-                options.set(option, side, PathBuf::from(path));
+            other => {
+                let unexpected = || format!("unexpected argument '{other}'; the input comes on stdin");
+                // `--tee FILE` or `--tee=FILE`.
+                let (name, joined) = match other.split_once('=') {
+                    Some((name, path)) => (name, Some(path)),
+                    None => (other, None),
+                };
+                let Some(file) = options.file_of(name, side) else { return Err(unexpected()) };
+                *file = Some(PathBuf::from(match joined {
+                    Some("") => return Err(unexpected()),
+                    Some(path) => OsStr::new(path),
+                    None => rest.next().ok_or_else(|| format!("option '{text}' needs a file name"))?.as_os_str(),
+                }));
             }
-            other => match other.split_once('=') {
-                Some((name, path))
-                    if (name == "--line-map" || name == "--tee" || (name == side && !side.is_empty()))
-                        && !path.is_empty() =>
-                {
-                    options.set(name, side, PathBuf::from(path));
-                }
-                _ => return Err(format!("unexpected argument '{other}'; the input comes on stdin")),
-            },
         }
     }
     Ok(Some(options))
 }
 
 impl Options {
-    fn set(&mut self, option: &str, side: &str, path: PathBuf) {
+    /// Where the file name of `option` goes, if it is one of the options
+    /// that take one; `side` is the phase's side-output option, or empty.
+    fn file_of(&mut self, option: &str, side: &str) -> Option<&mut Option<PathBuf>> {
         match option {
-            "--tee" => self.tee = Some(path),
-            "--line-map" => self.line_map = Some(path),
-            _ if option == side => self.side = Some(path),
-            _ => {}
+            "--line-map" => Some(&mut self.line_map),
+            "--tee" => Some(&mut self.tee),
+            _ if !side.is_empty() && option == side => Some(&mut self.side),
+            _ => None,
         }
     }
 }

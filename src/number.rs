@@ -233,6 +233,20 @@ pub fn push_hex_byte(out: &mut Vec<u8>, byte: u8) {
     out.extend_from_slice(&hex_digits(byte));
 }
 
+/// A signed number as SubX writes it in a message: `-0x80`, `0x7f`.
+///
+/// ```
+/// assert_eq!(subx::number::signed_hex(-0x80), "-0x80");
+/// assert_eq!(subx::number::signed_hex(0xff), "0xff");
+/// ```
+pub fn signed_hex(n: i64) -> String {
+    if n < 0 {
+        format!("-{:#x}", n.unsigned_abs())
+    } else {
+        format!("{n:#x}")
+    }
+}
+
 /// One byte's two lowercase hex digits.
 pub fn hex_digits(byte: u8) -> [u8; 2] {
     [HEX_DIGITS[usize::from(byte >> 4)], HEX_DIGITS[usize::from(byte & 0xf)]]

@@ -27,12 +27,12 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, project, Runner};
+use support::{project, Runner};
 
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
@@ -160,14 +160,12 @@ fn all_apps() -> Vec<(App, bool)> {
 fn translate(src: &Path, out_dir: &Path, sugar: bool) -> Result<PathBuf, String> {
     let stem = src.file_stem().expect("a file name").to_string_lossy().into_owned();
     let elf = out_dir.join(format!("{stem}.elf"));
-    let output = Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let output = support::ntranslate()
         .args(sugar.then_some("--sugar"))
         .arg("-o")
         .arg(&elf)
         .arg(project().join("init.linux"))
         .arg(src)
-        .env("SUBX_BIN", bin_dir())
         .current_dir(project())
         .stdin(Stdio::null())
         .output()

@@ -3,8 +3,8 @@
 //! The program is translated once per test run, the way its README says,
 //! `scripts/ntranslate --sugar -o nos.elf init.linux subx-apps/nos/*.subx`
 //! (the files in sorted order), with the phase binaries this `cargo test`
-//! built. Then each test runs the ELF (through `support::elf_command`, so
-//! that the same tests can later run it under `subx run`) on a REPL
+//! built. Then each test runs the ELF (through `support::Runner::default`,
+//! so natively, or under `subx run` with `SUBX_NATIVE=0`) on a REPL
 //! session and checks its stdout, stderr and exit status exactly:
 //!
 //! - its own `test-` functions (`nos.elf test`);
@@ -37,7 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{bin_dir, elf_command, native, project};
+use support::{native, project, Runner};
 
 /// How long one run of NOS may take before the test calls it a hang: a
 /// guard, not a measure of speed. Under `subx run` (`SUBX_NATIVE=0`) the
@@ -61,14 +61,12 @@ fn nos() -> &'static Path {
             .collect();
         sources.sort();
         assert!(sources.len() >= 10, "expected NOS's files in subx-apps/nos, found {sources:?}");
-        let output = Command::new("bash")
-            .arg(project().join("scripts/ntranslate"))
+        let output = support::ntranslate()
             .arg("--sugar")
             .arg("-o")
             .arg(&elf)
             .arg(project().join("init.linux"))
             .args(&sources)
-            .env("SUBX_BIN", bin_dir())
             .current_dir(project())
             .stdin(Stdio::null())
             .output()
@@ -89,7 +87,7 @@ struct Outcome {
 
 /// Run NOS with `args`, extra environment variables `env` and `stdin`.
 fn run_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Outcome {
-    let mut command = elf_command(nos());
+    let mut command = Runner::default().command(nos());
     command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command.env_remove("NOS_HEAP_CELLS").env_remove("NOS_GC_TORTURE");
     for (name, value) in env {

@@ -159,14 +159,12 @@ fn is_sugared(program: &str) -> bool {
 fn translate(program: &str) -> Translation {
     let dir = tempfile::tempdir().expect("tempdir");
     let elf = elf_name(program);
-    let output = Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let output = support::ntranslate()
         .args(is_sugared(program).then_some("--sugar"))
         .arg("-o")
         .arg(dir.path().join(&elf))
         .arg("init.linux")
         .arg(format!("subx-apps/{program}.subx"))
-        .env("SUBX_BIN", bin_dir())
         .current_dir(project())
         .stdin(Stdio::null())
         .output()

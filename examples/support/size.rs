@@ -1,8 +1,7 @@
 //! The `--size` argument of the generators (`examples/gen_subx.rs`,
 //! `examples/gen_blocks.rs`): a number of bytes, optionally followed by an
 //! SI suffix (`k` = 1000, `M` = 10^6, `G` = 10^9, either case). Each
-//! generator includes this file with `#[path]`, as they do
-//! `tests/support/splitmix.rs`.
+//! generator includes this file with `#[path]`, as it does `rng.rs`.
 
 /// `"100M"` is `Some(100_000_000)`; anything but digits and one suffix is
 /// `None`, and so is a size that does not fit in 64 bits.

@@ -1,5 +1,7 @@
 //! What the integration tests share: where the project and the binaries
-//! cargo built for this test are, and the random generator of the test data.
+//! cargo built for this test are, ntranslate run with those binaries, an
+//! ELF run natively or under `subx run`, a documented session played, and
+//! the random generator of the test data.
 //! Each test file says `mod support;`; not every one uses every helper.
 #![allow(dead_code)]
 
@@ -23,6 +25,13 @@ pub fn bin_dir() -> PathBuf {
     hex.parent().expect("binary has a directory").to_path_buf()
 }
 
+/// `scripts/ntranslate`, run by bash with the binaries cargo built for
+/// this test (`SUBX_BIN`); its arguments are still to add.
+pub fn ntranslate() -> std::process::Command {
+    let mut command = std::process::Command::new("bash");
+    command.arg(project().join("scripts/ntranslate")).env("SUBX_BIN", bin_dir());
+    command
+}
 
 /// Do ELFs run natively here? Yes unless `SUBX_NATIVE=0`, which a host that
 /// cannot run 32-bit x86 sets so that every ELF runs under `subx run`.
@@ -68,9 +77,7 @@ impl Runner {
             }
         }
     }
-}
 
-impl Runner {
     /// A shell command (or what a session shows of it) as this runner runs
     /// it: `./X.elf` stays, or becomes `subx run X.elf`.
     pub fn rewrite(self, text: &str) -> String {
@@ -102,10 +109,4 @@ pub fn session(dir: &std::path::Path, commands: &[String]) -> String {
         .output()
         .expect("run bash");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A command that runs the 32-bit ELF `elf` the default way here (natively
-/// unless `SUBX_NATIVE=0`, then under `subx run`).
-pub fn elf_command(elf: &std::path::Path) -> std::process::Command {
-    Runner::default().command(elf)
 }

@@ -1,6 +1,6 @@
 //! SplitMix64, the tiny deterministic generator behind the generated test
 //! data (`tests/robustness.rs`) and the bench programs
-//! (`examples/gen_subx.rs`): no dependency, the same sequence everywhere.
+//! (`examples/support/rng.rs`): no dependency, the same sequence everywhere.
 //! Each includes this file with `#[path]`; the library does not carry it.
 
 /// Advances `state` and returns the next number of its sequence.

@@ -374,6 +374,7 @@ fn raw_hex<'a>(ins: &Instruction<'a>, opcode: &Opcode, rest: impl Iterator<Item 
 
 /// The operand type that `metadata` (from [`datum_and_metadata`]) names,
 /// if it names exactly one; `Err` with the first two when it names more.
+#[inline]
 pub(super) fn single_operand_type(metadata: Option<&[u8]>) -> Result<Option<Operand>, (Operand, Operand)> {
     let Some(metadata) = metadata else { return Ok(None) };
     let mut found = None;

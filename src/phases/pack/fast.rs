@@ -13,7 +13,7 @@
 
 use crate::number::{self, hex_pair, looks_like_number, write_le_hex};
 use crate::opcodes::{self, Opcode, Operand, TWO_BYTE_PREFIX};
-use crate::words::{datum_and_metadata, metadata_items, Words};
+use crate::words::{datum_and_metadata, Words};
 
 use super::careful::{self, hex_byte_word, Operands};
 use super::Instruction;
@@ -74,16 +74,7 @@ fn simple_opcode<'a>(first: &[u8], rest: &mut impl Iterator<Item = &'a [u8]>) ->
 /// `mod`); `None` for a word with no operand type or several.
 fn typed_word(word: &[u8]) -> Option<(&[u8], Operand)> {
     let (datum, metadata) = datum_and_metadata(word);
-    let mut found = None;
-    for item in metadata_items(metadata?) {
-        if let Some(op) = Operand::from_metadata(item) {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(op);
-        }
-    }
-    Some((datum, found?))
+    Some((datum, careful::single_operand_type(metadata).ok()??))
 }
 
 /// Writes one of the two commonest data words as `data_word` writes it:

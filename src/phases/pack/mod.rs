@@ -164,11 +164,7 @@ fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) ->
         }
     };
     let Some(first) = first else {
-        if fillers {
-            out.push(b'\n');
-        } else {
-            out.extend_from_slice(line);
-        }
+        blank_line(line, fillers, out);
         return Ok(());
     };
     if first == b"==" {
@@ -180,11 +176,7 @@ fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) ->
         return data_line(line, number, first, rest, out);
     }
     if is_comment(first) || is_line_metadata(first) {
-        if fillers {
-            out.push(b'\n');
-        } else {
-            out.extend_from_slice(line);
-        }
+        blank_line(line, fillers, out);
         return Ok(());
     }
     if is_label_definition(first) {
@@ -192,6 +184,16 @@ fn pack_line(line: &[u8], number: u64, in_code: &mut bool, out: &mut Vec<u8>) ->
         return Ok(());
     }
     instruction(&Instruction { line, number }, first, rest, out)
+}
+
+/// A line with nothing to pack (blank, or, in code, only a comment or line
+/// metadata): as it is, or an empty line when `.` fillers come first.
+fn blank_line(line: &[u8], fillers: bool, out: &mut Vec<u8>) {
+    if fillers {
+        out.push(b'\n');
+    } else {
+        out.extend_from_slice(line);
+    }
 }
 
 /// An instruction line being packed: its text and number, for the checks

@@ -188,7 +188,7 @@ pub(super) fn resolve(hole: &Hole, layout: &Layout, name_hash: u32) -> Result<(u
             if width == 1 && !(-0x80..=0x7f).contains(&distance) {
                 return fail(format!(
                     "'{shown}' is {} bytes away, too far for a disp8 (-0x80..0x7f); use a disp32 jump ({})",
-                    signed_hex(distance),
+                    number::signed_hex(distance),
                     jumps_only(JumpKind::Near, " or ")
                 ));
             }
@@ -281,14 +281,6 @@ fn calls_and_jumps(kind: JumpKind) -> String {
 /// `e9 or 0f 8x`.
 fn jumps_only(kind: JumpKind, separator: &str) -> String {
     opcodes::families(|o| o.jump_kind() == Some(kind) && !o.is_call()).join(separator)
-}
-
-fn signed_hex(value: i64) -> String {
-    if value < 0 {
-        format!("-0x{:x}", value.unsigned_abs())
-    } else {
-        format!("0x{value:x}")
-    }
 }
 
 /// The message for a reference to a label that no line defines, with what

@@ -4,7 +4,8 @@
 //! the actions of [`OPCODES`], and every encoding shown from `pack`
 //! ([`super::encode`]).
 
-use super::{encode, wrap, Example};
+use super::{encode, instructions, wrap, Example};
+use crate::number::hex_pair;
 use crate::opcodes::{Action, Loc, BYTE_REGISTERS, EAX, EDX, OPCODES, REGISTERS};
 
 pub fn registers() -> String {
@@ -21,14 +22,7 @@ pub fn registers() -> String {
             OPCODES.iter().filter(|o| names_register(o.action, n as u8)).map(|o| o.spelling()).collect();
         text.push_str(&format!("  {n:<7} {name:<5} {}\n", own.join(" ")));
     }
-    let implicit: Vec<String> = OPCODES
-        .iter()
-        .flat_map(|o| match o.action {
-            Action::Subops(list) => list.iter().filter(|s| uses_edx_eax(s.action)).map(|s| format!("{} /{} {}", o.spelling(), s.number, s.name)).collect(),
-            action if uses_edx_eax(action) => vec![o.spelling()],
-            _ => vec![],
-        })
-        .collect();
+    let implicit: Vec<String> = instructions().filter(|(_, _, action)| uses_edx_eax(*action)).map(|(name, ..)| name).collect();
     let (eax, edx) = (REGISTERS[usize::from(EAX)], REGISTERS[usize::from(EDX)]);
     text.push_str(&format!(
         "\n\
@@ -39,7 +33,7 @@ pub fn registers() -> String {
         REGISTERS[0], REGISTERS[1],
     ));
     text.push_str(&wrap(&implicit, ", ", "  ", 76));
-    text.push_str(
+    text.push_str(&format!(
         "\n\
          esp, the stack pointer, holds the address of the top of the stack: push\n\
          subtracts 4 from it and stores there, pop loads from there and adds 4,\n\
@@ -53,10 +47,11 @@ pub fn registers() -> String {
          eax holds a function's result, and the number of a system call. The\n\
          others, ecx edx ebx esi edi, are yours to use.\n\
          \n\
-         The byte instructions, 88 8a and c6, read the same numbers as 8-bit\n\
+         The byte instructions, {}, read the same numbers as 8-bit\n\
          registers, four of them the second byte of a register:\n\
          \n",
-    );
+        and_list(&byte_instructions()),
+    ));
     let bytes: Vec<String> = BYTE_REGISTERS
         .iter()
         .enumerate()
@@ -78,6 +73,30 @@ fn names_register(action: Action, n: u8) -> bool {
         Action::Arith(_, a, b) | Action::Copy(a, b) => is(a) || is(b),
         Action::Increment(a) | Action::Decrement(a) | Action::Push(a) | Action::Pop(a) => is(a),
         _ => false,
+    }
+}
+
+/// The opcodes that read a register number as an 8-bit register: those
+/// with a byte operand (AL, ..., or a byte at rm32), themselves or in a subop.
+fn byte_instructions() -> Vec<String> {
+    let is_byte = |l: Loc| matches!(l, Loc::R8 | Loc::Rm8);
+    let bytewise = |action: Action| matches!(action, Action::Arith(_, a, b) | Action::Copy(a, b) if is_byte(a) || is_byte(b));
+    OPCODES
+        .iter()
+        .filter(|o| match o.action {
+            Action::Subops(list) => list.iter().any(|s| bytewise(s.action)),
+            action => bytewise(action),
+        })
+        .map(|o| o.spelling())
+        .collect()
+}
+
+/// `88 8a and c6`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(" ")),
     }
 }
 
@@ -169,7 +188,7 @@ pub fn modrm() -> String {
 fn encoded(instruction: &str) -> String {
     let bytes = encode(instruction).unwrap_or_else(|e| format!("(pack refuses it: {e})"));
     let mut text = format!("       {instruction}\n       -> {bytes}\n");
-    let values: Vec<u8> = bytes.split(' ').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+    let values: Vec<u8> = bytes.split(' ').filter_map(|b| hex_pair(b.as_bytes())).collect();
     if let Some(&modrm) = values.get(1) {
         let (m, reg, rm) = (modrm >> 6, modrm >> 3 & 7, modrm & 7);
         text.push_str(&format!("          ModR/M {modrm:02x} = {m:02b} {reg:03b} {rm:03b}: mod {m}, r32 {reg}, rm32 {rm}\n"));
@@ -295,6 +314,7 @@ mod tests {
         assert!(text.contains("\n  4       esp   44 4c 54 5c bc\n"), "{text}");
         assert!(text.contains("4 ah (second byte of eax)"), "{text}");
         assert!(text.contains("f7 /4 mul"), "{text}");
+        assert!(text.contains("The byte instructions, 88 8a and c6, read"), "{text}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! (`src/emulator/flags.rs`, `machine.rs`), which the lockstep test holds
 //! against the processor.
 
-use super::{wrap, Example};
+use super::{instructions, wrap, Example};
+use crate::number::hex_pair;
 use crate::opcodes::{Action, Arith, Condition, Loc, Shift, Tail, OPCODES, REGISTERS};
 
 /// What an instruction does to one flag.
@@ -98,28 +99,11 @@ fn describe((flags, note): ([Effect; 4], &str)) -> String {
     text
 }
 
-/// Every opcode, and every subop of those that have them, with its action:
-/// (`01`, `81 /0 add`), in table order.
-fn instructions() -> Vec<(String, Action)> {
-    let mut all = Vec::new();
-    for opcode in OPCODES {
-        match opcode.action {
-            Action::Subops(list) => {
-                for s in list {
-                    all.push((format!("{} /{} {}", opcode.spelling(), s.number, s.name), s.action));
-                }
-            }
-            action => all.push((opcode.spelling(), action)),
-        }
-    }
-    all
-}
-
 /// The instructions grouped by what they do to the flags: each group's
 /// description and members, those that change no flag last.
 fn groups() -> Vec<(String, Vec<String>)> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for (name, action) in instructions() {
+    for (name, _, action) in instructions() {
         let description = describe(effects(action));
         match groups.iter_mut().find(|(d, _)| *d == description) {
             Some((_, names)) => names.push(name),
@@ -132,7 +116,7 @@ fn groups() -> Vec<(String, Vec<String>)> {
 
 /// Names of one-byte opcodes in runs of three or more as a range: `40-4f`.
 fn ranges(names: &[String]) -> Vec<String> {
-    let byte = |n: &String| if n.len() == 2 { u8::from_str_radix(n, 16).ok() } else { None };
+    let byte = |n: &String| hex_pair(n.as_bytes());
     let mut out: Vec<String> = Vec::new();
     let mut k = 0;
     while k < names.len() {
@@ -219,23 +203,11 @@ pub fn text() -> String {
         "\n\
          Compare and test set the flags without keeping their result:\n",
     );
-    for opcode in OPCODES {
-        let compares = |a: Action| matches!(a, Action::Arith(Arith::Compare | Arith::Test, _, _));
-        let shown: Vec<(String, Action)> = match opcode.action {
-            Action::Subops(list) => list
-                .iter()
-                .filter(|s| compares(s.action))
-                .map(|s| (format!("{} /{} {}", opcode.spelling(), s.number, s.name), s.action))
-                .collect(),
-            a if compares(a) => vec![(opcode.spelling(), a)],
-            _ => vec![],
-        };
-        for (name, action) in shown {
-            if let Action::Arith(op, a, b) = action {
-                let (a, b) = (operand(a, opcode.tail), operand(b, opcode.tail));
-                let what = if op == Arith::Compare { format!("a - b: compare a = {a} with b = {b}") } else { format!("{a} AND {b}") };
-                text.push_str(&format!("  {name:<14} {what}\n"));
-            }
+    for (name, opcode, action) in instructions() {
+        if let Action::Arith(op @ (Arith::Compare | Arith::Test), a, b) = action {
+            let (a, b) = (operand(a, opcode.tail), operand(b, opcode.tail));
+            let what = if op == Arith::Compare { format!("a - b: compare a = {a} with b = {b}") } else { format!("{a} AND {b}") };
+            text.push_str(&format!("  {name:<14} {what}\n"));
         }
     }
 
@@ -483,7 +455,7 @@ mod tests {
     #[test]
     fn every_instruction_is_in_one_group_and_every_group_is_shown() {
         let groups = groups();
-        for (name, _) in instructions() {
+        for (name, ..) in instructions() {
             assert_eq!(groups.iter().filter(|(_, names)| names.contains(&name)).count(), 1, "{name}");
         }
         let text = text();

@@ -23,6 +23,8 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use crate::opcodes::{Action, Opcode, OPCODES};
+
 mod data;
 mod encoding;
 mod flags;
@@ -201,6 +203,18 @@ pub(crate) fn run_phase(
     let mut out = Vec::new();
     phase(&mut input.as_bytes(), &mut out, &mut crate::line_map::LineMap::off()).map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Every instruction of the opcode table, in table order: each opcode, or
+/// each subop of one that takes subops, with its name as the topics write
+/// it (`01`, `81 /0 add`), its opcode and its action.
+pub(crate) fn instructions() -> impl Iterator<Item = (String, &'static Opcode, Action)> {
+    OPCODES.iter().flat_map(|opcode| match opcode.action {
+        Action::Subops(list) => {
+            list.iter().map(|s| (format!("{} /{} {}", opcode.spelling(), s.number, s.name), opcode, s.action)).collect()
+        }
+        action => vec![(opcode.spelling(), opcode, action)],
+    })
 }
 
 /// `items` separated by `separator`, in lines no longer than `width`

@@ -3,6 +3,7 @@
 //! [`Operand`]).
 
 use super::Example;
+use crate::number::signed_hex;
 use crate::opcodes::Operand;
 
 pub fn text() -> String {
@@ -43,7 +44,7 @@ pub fn text() -> String {
         let (size, range) = match (op.field_max(), op.width_and_range()) {
             (Some(max), _) => (format!("{} bits", if max == 3 { 2 } else { 3 }), format!("0-{max}")),
             (None, Some((width, min, max))) => {
-                (format!("{width} byte{}", if width == 1 { "" } else { "s" }), format!("{} to {}", hex(min), hex(max)))
+                (format!("{width} byte{}", if width == 1 { "" } else { "s" }), format!("{} to {}", signed_hex(min), signed_hex(max)))
             }
             // disp16 and imm16: no instruction takes them.
             (None, None) => continue,
@@ -60,15 +61,6 @@ pub fn text() -> String {
     text.push_str(&EXAMPLE.render());
     text.push_str("\n(0x10 is sixteen.)\n");
     text
-}
-
-/// A signed number as SubX writes it: `-0x80`, `0xff`.
-fn hex(n: i64) -> String {
-    if n < 0 {
-        format!("-{:#x}", -n)
-    } else {
-        format!("{n:#x}")
-    }
 }
 
 const EXAMPLE: Example = Example {

@@ -8,6 +8,7 @@
 
 use super::Example;
 use crate::toolbox::init::INIT_LINUX;
+use crate::words::{instruction_words, Word};
 
 /// `init.linux`, read as lines.
 struct Prelude<'a> {
@@ -80,13 +81,14 @@ fn is_label(name: &str) -> bool {
 fn syscall_number<'a>(body: impl Iterator<Item = &'a str>) -> Option<i64> {
     let mut number = None;
     for line in body {
-        let mut words = line.split_whitespace();
-        let opcode = words.next().unwrap_or_default();
-        if opcode.split('/').next() == Some("b8") {
-            let imm = words.find(|w| w.split('/').nth(1) == Some("imm32"))?;
-            number = crate::number::parse(imm.split('/').next()?.as_bytes()).ok();
-        } else if opcode.split('/').next() == Some("cd") {
-            return number;
+        let mut words = instruction_words(line.as_bytes()).map(Word::new);
+        match words.next().map(|opcode| opcode.datum()) {
+            Some(b"b8") => {
+                let imm = words.find(|w| w.metadata().next() == Some(b"imm32"))?;
+                number = crate::number::parse(imm.datum()).ok();
+            }
+            Some(b"cd") => return number,
+            _ => {}
         }
     }
     None
