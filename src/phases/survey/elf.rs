@@ -5,19 +5,15 @@
 //! text (`7f 45 4c 46 ...`) for `hex` to turn into bytes.
 
 use super::segments::Segment;
+use crate::elf::{EM_386, ET_EXEC, FILE_HEADER_SIZE, PF_R, PF_W, PF_X, PROGRAM_HEADER_SIZE, PT_LOAD};
 use crate::number;
 
-// Values of the fields, named as in the ELF specification.
+// Values of the fields, named as in the ELF specification (the others are
+// shared with the ELF reader, `crate::elf`).
 const ELFCLASS32: u8 = 1;
 const ELFDATA2LSB: u8 = 1;
 const EV_CURRENT: u8 = 1;
 const ELFOSABI_NONE: u8 = 0;
-const ET_EXEC: u16 = 2;
-const EM_386: u16 = 3;
-const PT_LOAD: u32 = 1;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
 /// Segments are loaded in 4 KiB pages.
 const PAGE: u32 = 0x1000;
 
@@ -42,7 +38,7 @@ pub(super) struct FileHeader {
 
 impl FileHeader {
     /// Its size in bytes: the file offset of the first program header.
-    pub(super) const SIZE: u64 = 0x34;
+    pub(super) const SIZE: u64 = FILE_HEADER_SIZE as u64;
 
     /// The header of a program that starts at address `e_entry` and has
     /// `e_phnum` segments.
@@ -104,7 +100,7 @@ pub(super) struct ProgramHeader {
 
 impl ProgramHeader {
     /// Its size in bytes.
-    pub(super) const SIZE: u64 = 0x20;
+    pub(super) const SIZE: u64 = PROGRAM_HEADER_SIZE as u64;
 
     /// The header that loads `segment`, once placed.
     pub(super) fn load(segment: &Segment) -> ProgramHeader {
