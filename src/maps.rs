@@ -118,6 +118,13 @@ impl Symbols {
         Some((name, addr - at))
     }
 
+    /// `addr` as the last label at or before it: `main`, or `main+0x2`.
+    pub fn label_and_offset(&self, addr: u32) -> Option<String> {
+        let (name, past) = self.name(addr)?;
+        let name = String::from_utf8_lossy(name);
+        Some(if past == 0 { name.into_owned() } else { format!("{name}+{past:#x}") })
+    }
+
     /// Every label defined exactly at `addr`, in definition order.
     pub fn labels_at(&self, addr: u32) -> Vec<&[u8]> {
         let first = self.labels.partition_point(|(a, _)| *a < addr);
@@ -280,6 +287,14 @@ mod tests {
         assert_eq!(s.labels_at(0x09000000), [&b"Entry"[..], b"$main"]);
         assert!(s.labels_at(0x09000001).is_empty());
         assert_eq!(s.address_of(b"counter"), Some(0x0a000000));
+    }
+
+    #[test]
+    fn an_address_as_label_and_offset() {
+        let s = symbols();
+        assert_eq!(s.label_and_offset(0x08ffffff), None);
+        assert_eq!(s.label_and_offset(0x09000000).as_deref(), Some("$main"));
+        assert_eq!(s.label_and_offset(0x0900000b).as_deref(), Some("f+0x1"));
     }
 
     #[test]

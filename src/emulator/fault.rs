@@ -175,9 +175,8 @@ pub fn instruction_bytes(memory: &Memory, addr: u32, len: usize) -> String {
 
 /// `0x09000012 main+0x2`, or the bare address without labels.
 pub fn place(addr: u32, symbols: &Symbols) -> String {
-    match symbols.name(addr) {
-        Some((name, 0)) => format!("{addr:#010x} {}", String::from_utf8_lossy(name)),
-        Some((name, off)) => format!("{addr:#010x} {}+{off:#x}", String::from_utf8_lossy(name)),
+    match symbols.label_and_offset(addr) {
+        Some(label) => format!("{addr:#010x} {label}"),
         None => format!("{addr:#010x}"),
     }
 }

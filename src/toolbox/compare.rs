@@ -69,10 +69,7 @@ pub fn compare(a_path: &Path, a: &[u8], elf: &Elf, b_path: &Path, b: &[u8], symb
         a[at], b[at]
     );
     if let Some(address) = elf.address_of(offset) {
-        let label = symbols.name(address).map(|(name, past)| {
-            let name = String::from_utf8_lossy(name);
-            if past == 0 { name.into_owned() } else { format!("{name}+{past:#x}") }
-        });
+        let label = symbols.label_and_offset(address);
         let line = symbols.line(address).map(|l| {
             format!("made by {}: {}", String::from_utf8_lossy(&l.place), String::from_utf8_lossy(&l.text))
         });
