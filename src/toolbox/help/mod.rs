@@ -196,10 +196,7 @@ pub(crate) fn encode(instruction: &str) -> Result<String, String> {
 }
 
 /// The output of a phase run on `input`, or its message.
-pub(crate) fn run_phase(
-    phase: fn(&mut dyn std::io::BufRead, &mut dyn std::io::Write, &mut crate::line_map::LineMap) -> Result<(), crate::error::Error>,
-    input: &str,
-) -> Result<String, String> {
+pub(crate) fn run_phase(phase: crate::cli::RunFn, input: &str) -> Result<String, String> {
     let mut out = Vec::new();
     phase(&mut input.as_bytes(), &mut out, &mut crate::line_map::LineMap::off()).map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&out).into_owned())
