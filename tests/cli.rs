@@ -415,11 +415,9 @@ fn phases_shows_your_lines_and_with_all_everything() {
     assert!(!assort.contains("_string1:"), "init.linux's string literal is init.linux's: {assort}");
     // survey: each line of the program's with its address, as the listing has it.
     let dir = tempfile::tempdir().expect("tempdir");
-    let translated = std::process::Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let translated = support::ntranslate()
         .args(["-o", &dir.path().join("hello.elf").display().to_string(), "init.linux", app])
         .current_dir(project())
-        .env("SUBX_BIN", bin_dir())
         .status()
         .expect("ntranslate");
     assert!(translated.success());

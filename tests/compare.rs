@@ -12,13 +12,7 @@ mod support;
 use support::{bin_dir, project};
 
 fn ntranslate(dir: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
-        .args(args)
-        .current_dir(dir)
-        .env("SUBX_BIN", bin_dir())
-        .output()
-        .expect("run ntranslate")
+    support::ntranslate().args(args).current_dir(dir).output().expect("run ntranslate")
 }
 
 fn subx(dir: &Path, args: &[&str]) -> Output {

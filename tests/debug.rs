@@ -9,7 +9,7 @@ use std::fs;
 use std::process::Command;
 
 mod support;
-use support::{bin_dir, project};
+use support::project;
 
 #[test]
 fn gdb_reads_the_debug_elf() {
@@ -17,12 +17,10 @@ fn gdb_reads_the_debug_elf() {
     fs::copy(project().join("init.linux"), dir.path().join("init.linux")).expect("copy");
     fs::copy(project().join("subx-apps/07-factorial.subx"), dir.path().join("fact.subx")).expect("copy");
     let translate = |options: &[&str], out: &str| {
-        let status = Command::new("bash")
-            .arg(project().join("scripts/ntranslate"))
+        let status = support::ntranslate()
             .args(options)
             .args(["-o", out, "init.linux", "fact.subx"])
             .current_dir(dir.path())
-            .env("SUBX_BIN", bin_dir())
             .status()
             .expect("run ntranslate");
         assert!(status.success());

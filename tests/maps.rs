@@ -18,20 +18,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod support;
-use support::{bin_dir, project};
+use support::project;
 
 /// Translates `sources` (paths relative to the project) into `dir/NAME.elf`
 /// with the given extra options; the ELF's path.
 fn translate(dir: &Path, name: &str, options: &[&str], sources: &[&str]) -> PathBuf {
     let elf = dir.join(format!("{name}.elf"));
-    let out = Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let out = support::ntranslate()
         .args(options)
         .arg("-o")
         .arg(&elf)
         .args(sources)
         .current_dir(project())
-        .env("SUBX_BIN", bin_dir())
         .output()
         .expect("run ntranslate");
     assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));

@@ -11,13 +11,7 @@ use support::bin_dir;
 
 
 fn ntranslate(dir: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ntranslate"))
-        .args(args)
-        .current_dir(dir)
-        .env("SUBX_BIN", bin_dir())
-        .output()
-        .expect("run ntranslate")
+    support::ntranslate().args(args).current_dir(dir).output().expect("run ntranslate")
 }
 
 fn stderr(out: &Output) -> String {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod support;
-use support::{bin_dir, native, project, vectors};
+use support::{native, vectors};
 
 fn subx() -> Command {
     Command::new(env!("CARGO_BIN_EXE_subx"))
@@ -34,12 +34,10 @@ fn translate(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.subx"));
     fs::write(&src, source).expect("write source");
     let elf = dir.join(format!("{name}.elf"));
-    let out = Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let out = support::ntranslate()
         .args(["--no-map", "-o"])
         .arg(&elf)
         .arg(&src)
-        .env("SUBX_BIN", bin_dir())
         .current_dir(dir)
         .output()
         .expect("run ntranslate");
@@ -310,10 +308,8 @@ Temp:\n  \
 fn the_maps_ntranslate_writes_name_labels_and_source_lines() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("small.subx"), SMALL).expect("write");
-    let out = Command::new("bash")
-        .arg(project().join("scripts/ntranslate"))
+    let out = support::ntranslate()
         .args(["-o", "small.elf", "small.subx"])
-        .env("SUBX_BIN", bin_dir())
         .current_dir(dir.path())
         .output()
         .expect("run ntranslate");
